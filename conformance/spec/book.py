@@ -1,0 +1,99 @@
+"""RuleBook: route lookup over the endpoint table, with 1.2.0's version-prefix handling."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from .model import Endpoint, LaterRoute
+
+API_VERSION = "1.14"
+_PREFIX = re.compile(r"^/v([0-9.]+)(/.*)$")
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """1.2.0's version compare: split on '.', each part an int, non-numeric parts count as 0."""
+    parts = []
+    for piece in text.split("."):
+        parts.append(int(piece) if piece.isdigit() else 0)
+    return tuple(parts)
+
+
+def compare_versions(a: str, b: str) -> int:
+    """-1, 0 or 1 as 1.2.0's pkg/version compared a with b (missing parts are 0)."""
+    ta, tb = version_tuple(a), version_tuple(b)
+    n = max(len(ta), len(tb))
+    ta += (0,) * (n - len(ta))
+    tb += (0,) * (n - len(tb))
+    return (ta > tb) - (ta < tb)
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """What a request target resolved to."""
+
+    path: str  # the path without version prefix and query
+    version: str | None  # the version in the prefix, None when unprefixed
+    endpoint: Endpoint | None = None
+    variables: dict[str, str] | None = None
+    later: LaterRoute | None = None  # set when the route belongs to a later API version
+    path_known: bool = False  # some v1.14 route has this path, with another method
+
+    @property
+    def version_effective(self) -> str:
+        return self.version if self.version is not None else API_VERSION
+
+    @property
+    def too_new(self) -> bool:
+        return self.version is not None and compare_versions(self.version, API_VERSION) > 0
+
+
+class RuleBook:
+    """The v1.14 endpoint table with lookup by method and path."""
+
+    def __init__(self, endpoints: tuple[Endpoint, ...], later: tuple[LaterRoute, ...]):
+        ids = [e.id for e in endpoints]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate endpoint id in the rule book")
+        self.endpoints = endpoints
+        self.later = later
+        self._by_id = {e.id: e for e in endpoints}
+        # Literal-heavy templates first, so /containers/json beats /containers/{id}/json style overlaps.
+        self._ordered = sorted(endpoints, key=lambda e: -len(re.sub(r"\{[a-z_]+\}", "", e.path)))
+
+    def __getitem__(self, endpoint_id: str) -> Endpoint:
+        return self._by_id[endpoint_id]
+
+    def __iter__(self):
+        return iter(self.endpoints)
+
+    def __len__(self) -> int:
+        return len(self.endpoints)
+
+    @staticmethod
+    def split_version(path: str) -> tuple[str | None, str]:
+        """(version or None, path without the /vX.Y prefix)."""
+        m = _PREFIX.match(path)
+        if m:
+            return m.group(1), m.group(2)
+        return None, path
+
+    def match(self, method: str, target: str) -> RouteMatch:
+        """Resolve a request target (path with optional query) for a method."""
+        raw_path = target.split("?", 1)[0]
+        version, path = self.split_version(unquote(raw_path))
+        method = method.upper()
+        path_known = False
+        for ep in self._ordered:
+            m = ep.regex.match(path)
+            if not m:
+                continue
+            if ep.method == method or ep.method == "*":
+                return RouteMatch(path, version, ep, m.groupdict(), path_known=True)
+            if ep.method != "OPTIONS":  # the OPTIONS catch-all says nothing about other methods
+                path_known = True
+        for lr in self.later:
+            if (lr.method == "*" or lr.method == method) and lr.regex.match(path):
+                return RouteMatch(path, version, later=lr, path_known=path_known)
+        return RouteMatch(path, version, path_known=path_known)
