@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is.
 
     error   -- violates both the v1.14 doc and the 1.2.0 implementation.
@@ -29,7 +29,7 @@ class Severity(str, Enum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
-class ParamKind(str, Enum):
+class ParamKind(StrEnum):
     """How the 1.2.0 server parses a query parameter (notes §0.3)."""
 
     BOOL = "bool"  # Env.GetBool: "", 0, no, false, none (trimmed, lower-cased) => false; else true
@@ -43,7 +43,7 @@ class ParamKind(str, Enum):
     REPO = "repo"  # repository name (may contain / and :)
 
 
-class BodyKind(str, Enum):
+class BodyKind(StrEnum):
     """What a request or response body holds."""
 
     NONE = "none"  # no body at all (204, 304, GET requests)
@@ -58,7 +58,7 @@ class BodyKind(str, Enum):
     ANY = "any"  # not checked
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     """JSON field types as the doc states them (1.2.0 decodes loosely, notes §0.4)."""
 
     STRING = "string"
@@ -97,6 +97,7 @@ class Param:
     required: bool = False  # the request fails (or is meaningless) without it
     default: str | None = None  # what 1.2.0 assumes when absent, as text
     values: tuple[str, ...] = ()  # closed set of values, when the server has one
+    read: bool = True  # False: the doc lists it but 1.2.0 never reads it (commit `m`, create `registry`)
 
 
 @dataclass(frozen=True)
