@@ -11,14 +11,19 @@ EVIDENCE_LIMIT = 200
 
 
 def clip(data: bytes | str, limit: int = EVIDENCE_LIMIT) -> str:
-    """A short printable excerpt of bytes or text for a finding's evidence."""
+    """A short printable excerpt of bytes or text for a finding's evidence (control bytes escaped)."""
     if isinstance(data, bytes):
         text = data[:limit].decode("utf-8", "backslashreplace")
     else:
         text = data[:limit]
+    text = "".join(c if c.isprintable() or c == " " else _escape(c) for c in text)
     if len(data) > limit:
         text += "…"
     return text
+
+
+def _escape(char: str) -> str:
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or f"\\x{ord(char):02x}"
 
 
 @dataclass(frozen=True)

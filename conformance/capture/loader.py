@@ -1,0 +1,116 @@
+"""Read captures: mitmproxy flow files (`mitmdump -w`) and HAR 1.2 files, detected by content."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .exchange import RecordedExchange
+
+
+class CaptureError(ValueError):
+    """The file is not a capture this tool can read; the message says why."""
+
+
+def load_capture(path: str | Path) -> list[RecordedExchange]:
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(64).lstrip()
+    except OSError as exc:
+        raise CaptureError(f"{path}: {exc.strerror}") from exc
+    if head.startswith(b"{"):
+        return load_har(path)
+    return load_mitm_flows(path)
+
+
+def _decode_headers(fields) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in fields]
+
+
+def load_mitm_flows(path: Path) -> list[RecordedExchange]:
+    from mitmproxy import http, tcp
+    from mitmproxy.exceptions import FlowReadException
+    from mitmproxy.io import FlowReader
+
+    exchanges: list[RecordedExchange] = []
+    awaiting_tcp: dict[str, RecordedExchange] = {}  # client connection id -> upgraded exchange
+    try:
+        with path.open("rb") as f:
+            for n, flow in enumerate(FlowReader(f).stream()):
+                if isinstance(flow, http.HTTPFlow):
+                    ex = _from_http_flow(flow, n)
+                    exchanges.append(ex)
+                    if ex.status == 101 and flow.websocket is None:
+                        awaiting_tcp[flow.client_conn.id] = ex
+                elif isinstance(flow, tcp.TCPFlow):
+                    ex = awaiting_tcp.pop(flow.client_conn.id, None)
+                    if ex is not None:
+                        ex.hijack = [(m.from_client, m.content) for m in flow.messages]
+    except FlowReadException as exc:
+        raise CaptureError(f"{path}: not a mitmproxy flow file ({exc})") from exc
+    return exchanges
+
+
+def _from_http_flow(flow, n: int) -> RecordedExchange:
+    req = flow.request
+    ex = RecordedExchange(
+        id=str(n + 1),
+        method=req.method,
+        target=req.path,
+        request_headers=_decode_headers(req.headers.fields),
+        request_body=req.raw_content,
+    )
+    resp = flow.response
+    if resp is not None:
+        ex.status = resp.status_code
+        ex.reason = resp.reason
+        ex.response_headers = _decode_headers(resp.headers.fields)
+        ex.response_body = resp.raw_content
+    if flow.error is not None:
+        ex.error = flow.error.msg
+        ex.response_complete = False
+    if flow.websocket is not None:
+        ex.websocket = [(m.from_client, m.is_text, m.content) for m in flow.websocket.messages]
+    return ex
+
+
+def _har_body(obj: dict | None) -> bytes | None:
+    if not obj or "text" not in obj:
+        return None
+    text = obj["text"]
+    if obj.get("encoding") == "base64":
+        return base64.b64decode(text)
+    return text.encode("utf-8", "surrogateescape")
+
+
+def load_har(path: Path) -> list[RecordedExchange]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        entries = data["log"]["entries"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CaptureError(f"{path}: not a HAR file ({exc})") from exc
+    out = []
+    for n, entry in enumerate(entries):
+        req, resp = entry.get("request", {}), entry.get("response", {})
+        url = urlsplit(req.get("url", ""))
+        target = url.path + (f"?{url.query}" if url.query else "")
+        ex = RecordedExchange(
+            id=str(n + 1),
+            method=req.get("method", "GET"),
+            target=target or "/",
+            request_headers=[(h["name"], h["value"]) for h in req.get("headers", [])],
+            request_body=_har_body(req.get("postData")) or b"",
+        )
+        status = resp.get("status")
+        if isinstance(status, int) and status > 0:
+            ex.status = status
+            ex.reason = resp.get("statusText", "")
+            ex.response_headers = [(h["name"], h["value"]) for h in resp.get("headers", [])]
+            ex.response_body = _har_body(resp.get("content"))
+            if ex.response_body is None and resp.get("content", {}).get("size", 0) == 0:
+                ex.response_body = b""
+        out.append(ex)
+    return out

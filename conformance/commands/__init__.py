@@ -1,0 +1,1 @@
+"""Subcommands that only read the rule book and captures (rules, check)."""
