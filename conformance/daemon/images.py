@@ -1,0 +1,217 @@
+"""Images and repositories: the graph, tags, lookups and deletion, with 1.2.0's messages."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from .encoding import rfc3339nano
+from .errors import DaemonError
+from .fs import Layer, Node, layer_size, merge
+
+DEFAULT_TAG = "latest"
+_REPO_RE = re.compile(r"^[a-z0-9_.-]+$")
+
+
+def new_id() -> str:
+    """A 64-hex id whose short form is not all digits (so it never reads as a JSON number)."""
+    while True:
+        candidate = secrets.token_hex(32)
+        if not candidate[:12].isdigit():
+            return candidate
+
+
+def short(id: str) -> str:
+    return id[:12]
+
+
+def parse_repository_tag(name: str) -> tuple[str, str]:
+    """parsers.ParseRepositoryTag: split at the last ':' unless what follows has a '/'."""
+    n = name.rfind(":")
+    if n < 0:
+        return name, ""
+    tag = name[n + 1:]
+    if "/" not in tag:
+        return name[:n], tag
+    return name, ""
+
+
+def validate_repository_name(repo: str) -> None:
+    if not repo:
+        raise DaemonError("Repository name can't be empty")
+    name = repo.split("/", 1)[1] if "/" in repo and ("." in repo.split("/")[0] or ":" in repo.split("/")[0]) \
+        else repo
+    for part in name.split("/"):
+        if not _REPO_RE.match(part):
+            raise DaemonError(f"Invalid repository name ({part}), only [a-z0-9-_.] are allowed")
+
+
+def validate_tag(tag: str) -> None:
+    if "/" in tag or ":" in tag:
+        raise DaemonError(f"Illegal tag name: {tag}")
+
+
+def default_config() -> dict:
+    """runconfig.Config with Go zero values, in struct order."""
+    return {
+        "Hostname": "", "Domainname": "", "User": "", "Memory": 0, "MemorySwap": 0, "CpuShares": 0,
+        "Cpuset": "", "AttachStdin": False, "AttachStdout": False, "AttachStderr": False, "PortSpecs": None,
+        "ExposedPorts": None, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
+        "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "NetworkDisabled": False,
+        "OnBuild": None,
+    }
+
+
+@dataclass
+class Image:
+    """One image (one layer) of the graph."""
+
+    id: str
+    layer: Layer
+    parent: str = ""
+    created_ns: int = field(default_factory=time.time_ns)
+    comment: str = ""
+    container: str = ""
+    container_config: dict = field(default_factory=default_config)
+    author: str = ""
+    config: dict | None = None
+    docker_version: str = "1.2.0"
+    architecture: str = "amd64"
+    os: str = "linux"
+
+    @property
+    def size(self) -> int:
+        return layer_size(self.layer)
+
+    @property
+    def created(self) -> int:
+        return self.created_ns // 1_000_000_000
+
+    def to_json(self) -> dict:
+        """The image's `json` file (image.Image marshalled: struct order, omitempty)."""
+        out: dict = {"id": self.id}
+        if self.parent:
+            out["parent"] = self.parent
+        if self.comment:
+            out["comment"] = self.comment
+        out["created"] = rfc3339nano(self.created_ns)
+        if self.container:
+            out["container"] = self.container
+        out["container_config"] = self.container_config
+        if self.docker_version:
+            out["docker_version"] = self.docker_version
+        if self.author:
+            out["author"] = self.author
+        if self.config is not None:
+            out["config"] = self.config
+        out["architecture"] = self.architecture
+        out["os"] = self.os
+        out["Size"] = self.size
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict, layer: Layer) -> Image:
+        created = data.get("created") or ""
+        return cls(
+            id=data["id"], layer=layer, parent=data.get("parent", "") or "",
+            created_ns=_parse_time(created), comment=data.get("comment", "") or "",
+            container=data.get("container", "") or "",
+            container_config={**default_config(), **(data.get("container_config") or {})},
+            author=data.get("author", "") or "",
+            config={**default_config(), **data["config"]} if data.get("config") else None,
+            docker_version=data.get("docker_version", "") or "",
+            architecture=data.get("architecture", "amd64") or "amd64", os=data.get("os", "linux") or "linux",
+        )
+
+
+def _parse_time(text: str) -> int:
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?", text)
+    if not m:
+        return time.time_ns()
+    import calendar
+    seconds = calendar.timegm(tuple(int(g) for g in m.groups()[:6]) + (0, 0, 0))
+    frac = (m.group(7) or "0")[:9].ljust(9, "0")
+    return seconds * 1_000_000_000 + int(frac)
+
+
+class ImageStore:
+    """The graph and the tag store."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, Image] = {}
+        self.repositories: dict[str, dict[str, str]] = {}
+
+    # --- lookups ---
+    def by_prefix(self, prefix: str) -> Image | None:
+        if not prefix:
+            raise DaemonError("prefix can't be empty")
+        if prefix in self.images:
+            return self.images[prefix]
+        found = [i for i in self.images if i.startswith(prefix)]
+        if len(found) > 1:
+            raise DaemonError(f"Multiple IDs found with provided prefix: {prefix}")
+        return self.images[found[0]] if found else None
+
+    def lookup(self, name: str) -> Image | None:
+        """TagStore.LookupImage: repo:tag first, then an id or unique id prefix."""
+        repo, tag = parse_repository_tag(name)
+        tags = self.repositories.get(repo)
+        if tags is not None:
+            tag = tag or DEFAULT_TAG
+            if tag in tags:
+                return self.images[tags[tag]]
+            for image_id in tags.values():
+                if image_id.startswith(tag):
+                    return self.images[image_id]
+        return self.by_prefix(name)
+
+    def names_of(self, image_id: str) -> list[str]:
+        return sorted(f"{repo}:{tag}" for repo, tags in self.repositories.items()
+                      for tag, i in tags.items() if i == image_id)
+
+    def display_name(self, image_id: str) -> str:
+        """TagStore.ImageName: the first repo:tag naming the image, else its short id."""
+        names = self.names_of(image_id)
+        return names[0] if names else short(image_id)
+
+    def children(self, image_id: str) -> list[Image]:
+        return [i for i in self.images.values() if i.parent == image_id]
+
+    def chain(self, image: Image) -> list[Image]:
+        """The image and its ancestors, the image first."""
+        out = [image]
+        while out[-1].parent and out[-1].parent in self.images:
+            out.append(self.images[out[-1].parent])
+        return out
+
+    def tree(self, image: Image) -> dict[str, Node]:
+        return merge([i.layer for i in reversed(self.chain(image))])
+
+    def virtual_size(self, image: Image) -> int:
+        return sum(i.size for i in self.chain(image))
+
+    # --- changes ---
+    def add(self, image: Image) -> Image:
+        self.images[image.id] = image
+        return image
+
+    def tag(self, repo: str, tag: str, image_id: str) -> None:
+        validate_repository_name(repo)
+        tag = tag or DEFAULT_TAG
+        validate_tag(tag)
+        self.repositories.setdefault(repo, {})[tag] = image_id
+
+    def untag(self, repo: str, tag: str) -> bool:
+        tags = self.repositories.get(repo)
+        if not tags or tag not in tags:
+            return False
+        del tags[tag]
+        if not tags:
+            del self.repositories[repo]
+        return True
+
+    def heads(self) -> list[Image]:
+        parents = {i.parent for i in self.images.values()}
+        return [i for i in self.images.values() if i.id not in parents]
