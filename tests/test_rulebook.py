@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 
@@ -295,11 +296,15 @@ def test_documented_endpoints_have_a_doc_section():
     assert len(sections) == len(set(sections))
 
 
-SHIPPED_PAGE = pathlib.Path("/work/shared/spec/docker-remote-api-v1.14.md")
+# The team's copy of the v1.14 page lives in shared/, beside the repository (CI lays it there too).
+SHIPPED_PAGE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "spec" / "docker-remote-api-v1.14.md"
 
 
-@pytest.mark.skipif(not SHIPPED_PAGE.exists(), reason="the shipped v1.14 page is not on this machine")
 def test_sections_are_headings_of_the_shipped_page():
+    if not SHIPPED_PAGE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHIPPED_PAGE} is missing")
+        pytest.skip("the shared v1.14 page is not beside this checkout")
     text = SHIPPED_PAGE.read_text(encoding="utf-8").replace("\u2019", "'")
     headings = {line[4:].strip() for line in text.splitlines() if line.startswith("### ")}
     assert DOC_SECTIONS <= headings
