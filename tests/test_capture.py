@@ -158,3 +158,21 @@ def test_rules_listing_formats(capsys):
     assert main(["rules", "--json", "--endpoints"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["endpoints"]) == 39 and any(r["id"] == "v114.frame.stream-type" for r in data["rules"])
+
+
+def test_check_never_prints_registry_secrets(tmp_path, capsys):
+    secret_header = base64.urlsafe_b64encode(b'{"username":"u","password":"hunter2-header"}').decode()
+    flows = [
+        _flow("POST", "/v1.14/auth", 500, b"Wrong login/password, please try again\n",
+              req_body=b'{"username":"u","password":"hunter2-body","email":5}',
+              req_headers={"Content-Type": "application/json"},
+              resp_headers={"Content-Type": "text/plain; charset=utf-8"}),
+        _flow("POST", "/v1.14/images/create?fromImage=busybox", 200, b'{"status":"x"}',
+              req_headers={"X-Registry-Auth": secret_header}, resp_headers={"Content-Type": "application/json"}),
+    ]
+    path = write_flows(tmp_path / "auth.mitm", flows)
+    for fmt in ("text", "json"):
+        main(["check", str(path), "--format", fmt])
+        out = capsys.readouterr().out
+        assert "hunter2" not in out and secret_header not in out
+        assert "v114.request.field-type" in out  # the body was still judged (email is not a string)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..checker import Checker
 from ..findings import Finding
+from .redact import redact
 
 
 @dataclass
@@ -31,9 +32,11 @@ class RecordedExchange:
 def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding], str | None]:
     """Run one recorded exchange through the checker; returns its findings and an optional note."""
     check = checker.exchange(ex.id)
-    check.request_head(ex.method, ex.target, ex.request_headers)
-    if ex.request_body:
-        check.request_body(ex.request_body)
+    # Secrets never reach a finding's evidence: judge the redacted request.
+    clean = redact(ex.target, ex.request_headers, ex.request_body)
+    check.request_head(ex.method, ex.target, clean.headers)
+    if clean.body:
+        check.request_body(clean.body)
     check.request_end()
     note = None
     if ex.status is None:

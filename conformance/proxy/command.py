@@ -1,0 +1,82 @@
+"""`conformance proxy`: put the validating proxy between a Docker client and a daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from .urls import DaemonURLError, default_upstream, parse_daemon_url
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "proxy", help="relay a Docker client to a daemon, judging every exchange against v1.14",
+        description="Listen where a Docker client connects (DOCKER_HOST=<--listen>), relay to the daemon, "
+                    "and judge every exchange, hijacked attach streams included.")
+    p.add_argument("--listen", required=True, metavar="URL",
+                   help="unix:///path (created mode 0600) or tcp://127.0.0.1:PORT")
+    p.add_argument("--upstream", default=None, metavar="URL",
+                   help="the daemon: unix:///path or tcp://host:port (default: $DOCKER_HOST, then "
+                        "unix:///var/run/docker.sock)")
+    p.add_argument("--log", metavar="FILE.jsonl", help="append one JSON line per exchange")
+    p.add_argument("--record", metavar="FILE", help="write every exchange as mitmproxy flows (redacted)")
+    p.add_argument("--ignore", action="append", default=[], metavar="RULE",
+                   help="a rule id (or glob) not to report; repeatable")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback TCP listen address (the daemon's full power, unauthenticated)")
+    p.add_argument("--quiet", action="store_true", help="no line per exchange (summary only)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        listen = parse_daemon_url(args.listen)
+        upstream = parse_daemon_url(args.upstream or default_upstream())
+    except DaemonURLError as exc:
+        print(f"conformance proxy: {exc}", file=sys.stderr)
+        return 2
+    if not listen.is_loopback and not args.allow_remote:
+        print(f"conformance proxy: refusing to listen on {listen}: anyone who reaches it controls the "
+              "daemon; use a loopback address or a Unix socket, or pass --allow-remote", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(args, listen, upstream))
+
+
+async def _serve(args, listen, upstream) -> int:
+    from .console import ConsoleReport
+    from .embedded import EmbeddedProxy
+    from .recorder import FlowRecorder
+    from .session import ProxySession
+
+    session = ProxySession(ignore=args.ignore, log_path=args.log)
+    console = ConsoleReport(show_findings=not args.quiet)
+    if not args.quiet:
+        session.sinks.append(console.exchange)
+    recorder = FlowRecorder(args.record) if args.record else None
+    if recorder is not None:
+        session.sinks.append(recorder.exchange)
+    proxy = EmbeddedProxy(listen, upstream, session, recorder)
+    try:
+        bound = await proxy.start()
+    except OSError as exc:
+        print(f"conformance proxy: cannot listen on {listen}: {exc}", file=sys.stderr)
+        session.close()
+        return 1
+    console.console.print(f"conformance proxy: listening on {bound}, upstream {upstream}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await proxy.stop()
+        console.summary(session.stats)
+        session.close()
+        if recorder is not None:
+            recorder.close()
+    return 0

@@ -1,0 +1,70 @@
+"""What the proxy prints: one compact line per exchange, coloured by its worst finding, and a summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from .session import LiveExchange, SessionStats
+
+_RANK = {"error": 3, "warning": 2, "warn": 2, "info": 1}
+_STYLE = {3: "bold red", 2: "yellow", 1: "cyan", 0: "green"}
+
+
+def worst_severity(findings: list[dict]) -> int:
+    return max((_RANK.get(f["severity"], 1) for f in findings), default=0)
+
+
+class ConsoleReport:
+    """Prints to stderr, so a proxy's stdout stays free for whoever wraps it."""
+
+    def __init__(self, console: Console | None = None, show_findings: bool = True):
+        self.console = console or Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        self.show_findings = show_findings
+
+    def exchange(self, ex: LiveExchange, line: dict) -> None:
+        findings = line["findings"]
+        rank = worst_severity(findings)
+        style = "bold red" if line.get("error") else _STYLE[rank]
+        status = str(line["status"]) if line["status"] is not None else "---"
+        text = Text(f"{line['id']:>5} {status} {line['method']:<6} ", style=style)
+        text.append(line["path"][:100])
+        text.append(f"  {line['duration_ms']:.1f}ms", style="dim")
+        if line["hijacked"]:
+            text.append(f"  hijacked {line['request_bytes']}B>{line['response_bytes']}B<", style="dim")
+        if findings:
+            text.append(f"  {len(findings)} finding(s)", style=style)
+        if line.get("error"):
+            text.append(f"  {line['error']}", style="bold red")
+        self.console.print(text)
+        if self.show_findings:
+            for f in findings:
+                fr = _RANK.get(f["severity"], 1)
+                self.console.print(Text(f"        {f['severity']:<7} {f['rule']}: {f['message']}",
+                                        style=_STYLE[fr]))
+
+    def summary(self, stats: SessionStats) -> None:
+        c = self.console
+        c.print(Text(f"\n{stats.exchanges} exchange(s), {stats.hijacked} hijacked, "
+                     f"{stats.errors} transport error(s); findings: "
+                     + (", ".join(f"{n} {sev}" for sev, n in stats.by_severity.most_common()) or "none"),
+                     style="bold"))
+        if stats.by_rule:
+            t = Table(title="findings by rule")
+            t.add_column("rule")
+            t.add_column("count", justify="right")
+            for rule, n in stats.by_rule.most_common():
+                t.add_row(rule, str(n))
+            c.print(t)
+        if stats.endpoints:
+            t = Table(title="endpoints seen")
+            t.add_column("endpoint")
+            t.add_column("exchanges", justify="right")
+            for ep, n in stats.endpoints.most_common():
+                t.add_row(ep, str(n))
+            c.print(t)

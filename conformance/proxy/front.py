@@ -1,0 +1,165 @@
+"""The client side of the bridge: an accepted socket, handed to mitmproxy as its reader and writer.
+
+mitmproxy listens on TCP only; we accept on a Unix socket (or TCP) ourselves and give mitmproxy's
+connection handler this object as both stream ends. On the way it follows the request framing
+(head, Content-Length or chunked body) just enough to see each request head whole. A hijacking
+request (attach, exec start) is never shown to mitmproxy: mitmproxy gets EOF, and the socket goes
+to the attach relay, which speaks both hijack styles itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from ..spec import RULEBOOK
+from .chunked import ChunkedDecoder, ChunkedError
+from .heads import MAX_HEAD, HeadError, RequestHead, body_length, parse_request_head
+
+_HEAD, _BODY, _CHUNKED, _PASS = range(4)
+
+HijackHandler = Callable[[RequestHead, bytes, bytes, asyncio.StreamReader, asyncio.StreamWriter], None]
+
+
+def is_hijacking(head: RequestHead) -> bool:
+    """Does the rule book say this request turns the connection into a raw stream?"""
+    if head.method != "POST" or ("/attach" not in head.target and "/start" not in head.target):
+        return False
+    ep = RULEBOOK.match(head.method, head.target).endpoint
+    return ep is not None and ep.hijacked
+
+
+class ClientFront:
+    """Reader and writer for mitmproxy over one client socket; detaches for hijacking requests."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_hijack: HijackHandler):
+        self._reader = reader
+        self._writer = writer
+        self._on_hijack = on_hijack
+        self._state = _HEAD
+        self._pending = bytearray()
+        self._left = 0
+        self._chunks: ChunkedDecoder | None = None
+        self._takeover: tuple[RequestHead, bytes, bytes] | None = None
+        self.detached = False
+
+    # -- what mitmproxy reads --------------------------------------------------------------------
+    async def read(self, n: int = -1) -> bytes:
+        while True:
+            if self._takeover is not None:
+                head, raw_head, rest = self._takeover
+                self._takeover = None
+                self.detached = True
+                self._on_hijack(head, raw_head, rest, self._reader, self._writer)
+                return b""
+            if self.detached:
+                return b""
+            data = await self._reader.read(n if n > 0 else 1 << 16)
+            if not data:
+                out, self._pending = bytes(self._pending), bytearray()
+                return out  # an incomplete head goes to mitmproxy, which reports it; then EOF
+            out = self._follow(data)
+            if out:
+                return out
+
+    def _follow(self, data: bytes) -> bytes:
+        """Track request framing; return what mitmproxy may see now."""
+        out: list[bytes] = []
+        while data:
+            state = self._state
+            if state == _PASS:
+                out.append(data)
+                break
+            if state == _BODY:
+                take = min(self._left, len(data))
+                out.append(data[:take])
+                self._left -= take
+                data = data[take:]
+                if not self._left:
+                    self._state = _HEAD
+                continue
+            if state == _CHUNKED:
+                assert self._chunks is not None
+                try:
+                    self._chunks.feed(data)
+                except ChunkedError:
+                    self._state = _PASS  # mitmproxy will judge the broken body itself
+                    out.append(data)
+                    break
+                if not self._chunks.done:
+                    out.append(data)
+                    break
+                rest = self._chunks.leftover
+                out.append(data[:len(data) - len(rest)])
+                data, self._state, self._chunks = rest, _HEAD, None
+                continue
+            # _HEAD: hold bytes until the head is complete
+            if self._pending:
+                self._pending += data
+                buf: bytes | bytearray = self._pending
+            else:
+                buf = data
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD:
+                    self._state = _PASS
+                    out.append(bytes(buf))
+                    self._pending = bytearray()
+                elif not self._pending:
+                    self._pending = bytearray(buf)
+                break
+            raw_head, data = bytes(buf[:end + 4]), bytes(buf[end + 4:])
+            self._pending = bytearray()
+            try:
+                head = parse_request_head(raw_head)
+                length = body_length(head.headers)
+            except HeadError:
+                self._state = _PASS
+                out.append(raw_head + data)
+                break
+            if is_hijacking(head):
+                self._takeover = (head, raw_head, data)
+                break
+            out.append(raw_head)
+            if head.header("upgrade") is not None:
+                self._state = _PASS  # after a switch of protocols (websocket) there are no more heads
+            elif length == -1:
+                self._state, self._chunks = _CHUNKED, ChunkedDecoder()
+            elif length:
+                self._state, self._left = _BODY, length
+        if len(out) == 1:
+            return out[0]
+        return b"".join(out)
+
+    # -- what mitmproxy writes -------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if not self.detached:
+            self._writer.write(data)
+
+    async def drain(self) -> None:
+        if not self.detached:
+            await self._writer.drain()
+
+    def is_closing(self) -> bool:
+        return self.detached or self._writer.is_closing()
+
+    def can_write_eof(self) -> bool:
+        return self._writer.can_write_eof()
+
+    def write_eof(self) -> None:
+        if not self.detached:
+            self._writer.write_eof()
+
+    def close(self) -> None:
+        if not self.detached:
+            self._writer.close()
+
+    async def wait_closed(self) -> None:
+        if not self.detached:
+            await self._writer.wait_closed()
+
+    def get_extra_info(self, name: str, default=None):
+        value = self._writer.get_extra_info(name, default)
+        if name in ("peername", "sockname") and not isinstance(value, tuple):
+            return ("unix-socket", 0)  # mitmproxy assumes (host, port)
+        return value

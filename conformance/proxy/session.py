@@ -1,0 +1,232 @@
+"""A proxy session: one checker for all exchanges, and what becomes of each exchange when it ends.
+
+`ProxySession.begin` opens a `LiveExchange` that the mitmproxy addon or the attach relay feeds as
+bytes pass; each feed goes to the checker, and `finish` turns the exchange into one JSONL log line,
+one console line and (with --record) one flow. A checker failure never stops the bytes: it is
+logged on the exchange and checking stops for that exchange only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from ..capture.redact import Redacted, redact
+from ..checker import Checker, Limits
+from ..findings import Finding
+
+logger = logging.getLogger("conformance.proxy")
+
+ExchangeSink = Callable[["LiveExchange", dict], None]
+
+
+@dataclass
+class SessionStats:
+    """What the summary on exit shows."""
+
+    exchanges: int = 0
+    hijacked: int = 0
+    errors: int = 0  # exchanges that ended in a transport error (not a finding)
+    by_rule: Counter = field(default_factory=Counter)
+    by_severity: Counter = field(default_factory=Counter)
+    endpoints: Counter = field(default_factory=Counter)
+
+
+class ProxySession:
+    """One checker (it keeps cross-exchange context) and the sinks every finished exchange goes to."""
+
+    def __init__(self, ignore: Iterable[str] = (), limits: Limits | None = None,
+                 log_path: str | None = None, sinks: Iterable[ExchangeSink] = ()):
+        self.checker = Checker(ignore=frozenset(ignore), limits=limits or Limits())
+        self.stats = SessionStats()
+        self.sinks: list[ExchangeSink] = list(sinks)
+        self._ids = itertools.count(1)
+        self.begun = 0  # exchanges opened; equals stats.exchanges once all have ended
+        self._log: IO[str] | None = None
+        self.log_path = log_path
+        if log_path:
+            self._log = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+
+    def begin(self, method: str, target: str, headers: list[tuple[str, str]]) -> LiveExchange:
+        self.begun += 1
+        return LiveExchange(self, str(next(self._ids)), method, target, headers)
+
+    def _finished(self, ex: LiveExchange) -> None:
+        line = ex.log_line()
+        st = self.stats
+        st.exchanges += 1
+        st.hijacked += ex.hijacked
+        st.errors += ex.error is not None
+        st.endpoints[ex.endpoint_id or f"(unknown) {ex.method}"] += 1
+        for f in line["findings"]:
+            st.by_rule[f["rule"]] += 1
+            st.by_severity[f["severity"]] += 1
+        if self._log is not None:
+            self._log.write(json.dumps(line, ensure_ascii=False) + "\n")
+        for sink in self.sinks:
+            try:
+                sink(ex, line)
+            except Exception:  # a broken sink must not break the proxy
+                logger.exception("exchange sink failed")
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class LiveExchange:
+    """One exchange as it passes: counts bytes, feeds the checker, ends in one log line."""
+
+    def __init__(self, session: ProxySession, exchange_id: str, method: str, target: str,
+                 headers: list[tuple[str, str]]):
+        self.session = session
+        self.id = exchange_id
+        self.time = time.time()
+        self._t0 = time.perf_counter()
+        self.duration_ms: float | None = None
+        self.method = method
+        self.target = target
+        self.request_headers = headers
+        self.redacted: Redacted = redact(target, headers)
+        self.status: int | None = None
+        self.reason = ""
+        self.response_headers: list[tuple[str, str]] = []
+        self.request_bytes = 0
+        self.response_bytes = 0
+        self.hijacked = False
+        self.error: str | None = None
+        self.finished = False
+        self.flow = None  # the mitmproxy flow, when mitmproxy carried the exchange (for recording)
+        self._response_open = False
+        self.check = session.checker.exchange(exchange_id)
+        self._checking = True
+        self._call(self.check.request_head, method, target, headers)
+
+    # -- feeding the checker -------------------------------------------------------------------
+    def _call(self, fn: Callable[..., list[Finding]], *args: Any) -> None:
+        if not self._checking:
+            return
+        try:
+            fn(*args)
+        except Exception as exc:  # the checker's bug is a log line, never a dropped byte
+            self._checking = False
+            logger.exception("checker failed on exchange %s", self.id)
+            self.error = f"checker failed: {type(exc).__name__}: {exc}"
+
+    def request_body(self, chunk: bytes) -> None:
+        self.request_bytes += len(chunk)
+        self._call(self.check.request_body, chunk)
+
+    def request_end(self, body: bytes | None = None) -> None:
+        """The request body is complete; `body` is it when it was buffered (to redact /auth)."""
+        if body:
+            self.redacted = redact(self.target, self.request_headers, body)
+        self._call(self.check.request_end)
+
+    def response_head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
+        self.status, self.reason, self.response_headers = status, reason, headers
+        self._response_open = True
+        self._call(self.check.response_head, status, reason, headers)
+        if getattr(self.check, "hijacked", False):
+            self.hijacked = True
+
+    def response_body(self, chunk: bytes) -> None:
+        self.response_bytes += len(chunk)
+        self._call(self.check.response_body, chunk)
+
+    def response_end(self, complete: bool = True) -> None:
+        if self._response_open:
+            self._response_open = False
+            self._call(self.check.response_end, complete)
+
+    def hijack_client(self, chunk: bytes) -> None:
+        self.request_bytes += len(chunk)
+        self._call(self.check.hijack_client, chunk)
+
+    def hijack_daemon(self, chunk: bytes) -> None:
+        self.response_bytes += len(chunk)
+        self._call(self.check.hijack_daemon, chunk)
+
+    def hijack_end(self) -> None:
+        if self._response_open:
+            self._response_open = False
+            self._call(self.check.hijack_end)
+
+    def websocket_message(self, from_client: bool, text: bool, payload: bytes) -> None:
+        if from_client:
+            self.request_bytes += len(payload)
+        else:
+            self.response_bytes += len(payload)
+        self._call(self.check.websocket_message, from_client, text, payload)
+
+    def abandon(self) -> None:
+        """The client left: stop judging the response (its end is not the daemon's doing)."""
+        self._response_open = False
+        self._checking = False
+
+    # -- ending --------------------------------------------------------------------------------
+    def finish(self, error: str | None = None, status: int | None = None) -> None:
+        """End the exchange once: close what is open in the checker, log it."""
+        if self.finished:
+            return
+        self.finished = True
+        if status is not None and self.status is None:
+            self.status = status
+        if error and self.error is None:
+            self.error = error
+        if self._response_open:
+            self._response_open = False
+            if self.hijacked:
+                self._call(self.check.hijack_end)
+            else:
+                self._call(self.check.response_end, error is None)
+        self.duration_ms = (time.perf_counter() - self._t0) * 1000
+        self.session._finished(self)
+
+    @property
+    def endpoint_id(self) -> str | None:
+        ep = self.check.endpoint
+        return ep.id if ep is not None else None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return list(self.check.findings)
+
+    def log_line(self) -> dict:
+        scrub = self.redacted.scrub if self.redacted.changed else None
+        findings = []
+        for f in self.check.findings:
+            d = f.to_dict()
+            if scrub is not None:
+                d = {k: scrub(v) if isinstance(v, str) else v for k, v in d.items()}
+            findings.append(d)
+        line = {
+            "id": self.id,
+            "time": round(self.time, 6),
+            "method": self.method,
+            "path": self.target,
+            "status": self.status,
+            "duration_ms": round(self.duration_ms or 0.0, 3),
+            "request_bytes": self.request_bytes,
+            "response_bytes": self.response_bytes,
+            "hijacked": self.hijacked,
+            "findings": findings,
+        }
+        if self.error is not None:
+            line["error"] = self.error
+        return line
+
+
+def unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
