@@ -17,6 +17,7 @@ _COMMANDS = (
     "conformance.commands.check",
     "conformance.daemon.command",
     "conformance.proxy.command",
+    "conformance.suite.command",
 )
 
 

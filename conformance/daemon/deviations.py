@@ -40,8 +40,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
               "JSON lists are written with a trailing comma before `]` (not JSON)"),
     Deviation("info-booleans", "v114.json.type-drift",
               "/info flags (Debug, MemoryLimit, SwapLimit, IPv4Forwarding) are true/false, not 0/1"),
-    Deviation("warnings-empty-list", "v114.json.type-drift",
-              "container create answers \"Warnings\":[] instead of null, as 20.10"),
     Deviation("sha256-ids", "v114.json.id-format",
               "container and image ids in JSON bodies carry a `sha256:` prefix"),
     Deviation("api-version-1.41", "v114.json.api-version", "/version reports ApiVersion 1.41"),

@@ -208,8 +208,6 @@ async def copy(call: Call) -> None:
 async def create(call: Call) -> None:
     body = decode_body(call.request.body)
     container, warnings = call.state.create(JobEnv(body), call.param("name"))
-    if warnings is None and call.deviant("warnings-empty-list"):
-        warnings = []
     env = Env().set("Id", call.id(container.id)).set_list("Warnings", warnings)
     await call.send_json(200 if call.deviant("create-200") else 201, env.encode())
 

@@ -1,0 +1,1 @@
+"""`conformance suite`: run the pytest suite (suites/) against a daemon and write the compatibility report."""

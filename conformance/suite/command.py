@@ -1,0 +1,124 @@
+"""`conformance suite` and `conformance report`: run the suite, re-render or compare reports."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "suite", help="run the conformance suite against a daemon and write reports/<target>/",
+        description="Run the v1.14 conformance suite (pytest + hypothesis). Without --daemon (and without "
+                    "$DOCKER_HOST) it starts the embedded reference daemon on a temporary socket. Writes "
+                    "report.json, report.md, report.html and junit.xml. Arguments after `--` go to pytest.")
+    p.add_argument("--daemon", metavar="URL", help="unix:///path, tcp://host:port, http://host:port or `reference`")
+    p.add_argument("--report", metavar="DIR", help="report directory (default: reports/<target name>)")
+    p.add_argument("--image", metavar="NAME", help="use this existing image instead of importing a busybox rootfs")
+    p.add_argument("--read-only", action="store_true", help="run only the tests that change nothing")
+    p.add_argument("--target-name", help="name of the target in the report (default: detected)")
+    p.add_argument("--fail-on", choices=("error", "warning", "never"), default="warning",
+                   help="fail a test when its exchanges draw a daemon finding this bad (default: warning)")
+    p.add_argument("-n", "--workers", metavar="N", help="run with pytest-xdist (a number or `auto`)")
+    p.add_argument("--hypothesis-profile", choices=("conformance", "thorough"), help="hypothesis settings")
+    p.add_argument("--no-progress", action="store_true", help="no rich progress display")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    p.set_defaults(func=run_suite)
+
+    r = subparsers.add_parser("report", help="re-render or compare suite reports",
+                              description="Work with report.json files written by `conformance suite`.")
+    rsub = r.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    c = rsub.add_parser("compare", help="one matrix from several targets' report.json")
+    c.add_argument("dirs", nargs="+", metavar="DIR", help="report directories (or report.json files)")
+    c.add_argument("--output", "-o", metavar="DIR", help="write comparison.md/.html/.json here (default: print)")
+    c.set_defaults(func=run_compare)
+    g = rsub.add_parser("render", help="rewrite report.md and report.html from a report.json")
+    g.add_argument("dir", metavar="DIR")
+    g.set_defaults(func=run_render)
+
+
+def _target_name(args: argparse.Namespace) -> str:
+    from conformance.proxy.urls import parse_daemon_url
+    from suites.target import REFERENCE, choose_target, identify
+
+    if args.target_name:
+        return args.target_name
+    choice = choose_target(args.daemon)
+    if choice.is_reference:
+        return REFERENCE
+    info = identify(parse_daemon_url(choice.spec), False)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", info.get("name") or "daemon")
+
+
+def run_suite(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    import pytest
+
+    from suites.target import choose_target
+
+    try:
+        choice = choose_target(args.daemon)
+    except ValueError as exc:
+        print(f"conformance suite: {exc}", file=sys.stderr)
+        return 2
+    name = _target_name(args)
+    report_dir = Path(args.report or Path("reports") / name)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    # the plugin module itself is not imported here: pytest must import it to rewrite its asserts
+    suite_dir = str(Path(importlib.util.find_spec("suites.plugin").origin).parent)
+    argv = [suite_dir, "--daemon", choice.spec, "--report-dir", str(report_dir), "--target-name", name,
+            "--junitxml", str(report_dir / "junit.xml"), "--fail-on", args.fail_on, "-p", "no:cacheprovider",
+            "--rootdir", suite_dir, "-c", str(Path(suite_dir) / "pytest.ini")]
+    if args.image:
+        argv += ["--image", args.image]
+    if args.read_only:
+        argv.append("--read-only")
+    if args.workers:
+        argv += ["-n", str(args.workers)]
+    if args.hypothesis_profile:
+        argv += ["--hypothesis-profile", args.hypothesis_profile]
+    plugins = []
+    if not args.no_progress and sys.stderr.isatty():
+        from .progress import SuiteProgress
+
+        plugins.append(SuiteProgress())
+        argv += ["-q", "--tb=no", "--no-header"]
+    else:
+        argv += ["-q", "--tb=short"]
+    code = pytest.main(argv + list(args.pytest_args), plugins=plugins)
+    written = [p for p in ("report.json", "report.md", "report.html", "junit.xml") if (report_dir / p).exists()]
+    print(f"report: {report_dir}/ ({', '.join(written)})", file=sys.stderr)
+    return int(code)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from conformance.report import load_report
+    from conformance.report.compare import compare_reports, write_comparison
+
+    try:
+        reports = [load_report(Path(d)) for d in args.dirs]
+    except (OSError, ValueError) as exc:
+        print(f"conformance report compare: {exc}", file=sys.stderr)
+        return 2
+    comparison = compare_reports(reports)
+    if args.output:
+        for path in write_comparison(comparison, Path(args.output)):
+            print(path)
+    else:
+        from conformance.report.compare import render_comparison_markdown
+
+        sys.stdout.write(render_comparison_markdown(comparison))
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from conformance.report import load_report, write_reports
+
+    report = load_report(Path(args.dir))
+    directory = Path(args.dir) if Path(args.dir).is_dir() else Path(args.dir).parent
+    for path in write_reports(report, directory):
+        print(path)
+    return 0

@@ -1,0 +1,542 @@
+"""The suite's one way to talk to a daemon: every exchange is judged by the session's Checker and recorded.
+
+`DaemonClient` sends ordinary requests through httpx (`HTTPTransport(uds=...)` for Unix sockets);
+`AttachSession` speaks the hijacked attach on a raw socket in both styles (no Upgrade header: 200;
+`Upgrade: tcp`: 101). Findings produced while the request is fed are the suite's own doing (it sends
+odd requests on purpose) and are kept apart from the daemon's (`side`), which are what the report judges.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from conformance.checker import Checker, ExchangeCheck
+from conformance.findings import Finding, clip
+from conformance.proxy.urls import DaemonURL
+
+API_PREFIX = "/v1.14"
+EXCERPT = 300
+MAX_RECORDED_FINDINGS = 20
+
+
+@dataclass
+class ExchangeRecord:
+    """What the report keeps of one exchange."""
+
+    id: str
+    test: str  # node id of the test that made it, or "setup"/"teardown"
+    method: str
+    target: str
+    endpoint: str | None
+    status: int | None = None
+    request_excerpt: str = ""
+    response_excerpt: str = ""
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)  # Finding.to_dict() plus "side"
+    seconds: float = 0.0
+    note: str = ""
+
+    def daemon_findings(self) -> list[dict]:
+        return [f for f in self.findings if f["side"] == "daemon"]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "test": self.test, "method": self.method, "target": self.target,
+            "endpoint": self.endpoint, "status": self.status, "seconds": round(self.seconds, 4),
+            "request": self.request_excerpt, "response": self.response_excerpt,
+            "response_headers": self.response_headers, "findings": self.findings, "note": self.note,
+        }
+
+
+class ExchangeLog:
+    """Thread-safe list of exchange records, and which test is running (for attribution)."""
+
+    def __init__(self, id_prefix: str = "x") -> None:
+        self.records: list[ExchangeRecord] = []
+        self.current_test = "setup"
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+        self._id_prefix = id_prefix
+
+    def next_id(self) -> str:
+        with self._lock:
+            return f"{self._id_prefix}{next(self._counter):05d}"
+
+    def add(self, record: ExchangeRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def for_test(self, nodeid: str) -> list[ExchangeRecord]:
+        with self._lock:
+            return [r for r in self.records if r.test == nodeid]
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A test marked read-only tried to change the daemon's state."""
+
+
+class _Recording:
+    """Feeds one exchange to the checker and builds its record as it happens."""
+
+    def __init__(self, client: DaemonClient, method: str, target: str, headers: list[tuple[str, str]]):
+        self.log = client.log
+        self.record = ExchangeRecord(self.log.next_id(), self.log.current_test, method, target, None)
+        self.check: ExchangeCheck = client.checker.exchange(self.record.id)
+        self._started = time.monotonic()
+        self._request_head = b""
+        self._response_head = b""
+        self._add(self.check.request_head(method, target, headers), "request")
+        self.record.endpoint = self.check.endpoint.id if self.check.endpoint else None
+
+    def _add(self, found: list[Finding], side: str) -> None:
+        for f in found:
+            if len(self.record.findings) < MAX_RECORDED_FINDINGS:
+                self.record.findings.append({**f.to_dict(), "side": side})
+
+    def request_body(self, data: bytes) -> None:
+        if data:
+            self._request_head += data[: EXCERPT - len(self._request_head)]
+            self._add(self.check.request_body(data), "request")
+
+    def request_end(self) -> None:
+        self._add(self.check.request_end(), "request")
+        self.record.request_excerpt = clip(self._request_head, EXCERPT)
+
+    def response_head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
+        self.record.status = status
+        self.record.response_headers = headers
+        self._add(self.check.response_head(status, reason, headers), "daemon")
+
+    def response_body(self, data: bytes) -> None:
+        if data:
+            self._response_head += data[: EXCERPT - len(self._response_head)]
+            feed = self.check.hijack_daemon if self.check.hijacked else self.check.response_body
+            self._add(feed(data), "daemon")
+
+    def client_bytes(self, data: bytes) -> None:
+        self._add(self.check.hijack_client(data), "request")
+
+    def finish(self, complete: bool = True, note: str = "") -> None:
+        if self.check.hijacked:
+            self._add(self.check.hijack_end(), "daemon")
+        else:
+            self._add(self.check.response_end(complete), "daemon")
+        self.record.response_excerpt = clip(self._response_head, EXCERPT)
+        self.record.seconds = time.monotonic() - self._started
+        self.record.note = note
+        self.log.add(self.record)
+
+
+@dataclass
+class Reply:
+    """A finished exchange: status, headers, body, and the record the report keeps."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    record: ExchangeRecord
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    @property
+    def findings(self) -> list[dict]:
+        return self.record.daemon_findings()
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.record.method} {self.record.target} -> {self.status} {clip(self.content, 120)!r}>"
+
+
+def _query(params: dict[str, Any] | list[tuple[str, Any]] | None) -> str:
+    if not params:
+        return ""
+    items = params.items() if isinstance(params, dict) else params
+    return "?" + urlencode([(k, _text(v)) for k, v in items if v is not None])
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    return str(v)
+
+
+class DaemonClient:
+    """A v1.14 client whose every exchange goes through the checker and into the exchange log."""
+
+    def __init__(self, url: DaemonURL, checker: Checker, log: ExchangeLog, *, read_only: bool = False,
+                 timeout: float = 60.0, on_created: Callable[[str, str], None] | None = None):
+        self.url = url
+        self.checker = checker
+        self.log = log
+        self.read_only = read_only
+        self.on_created = on_created  # (kind, id-or-name) for the resource ledger
+        transport = httpx.HTTPTransport(uds=url.path) if url.is_unix else httpx.HTTPTransport()
+        self._http = httpx.Client(transport=transport, base_url=url.http_base, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plain requests -----------------------------------------------------------------------
+    def request(self, method: str, path: str, params=None, *, json_body: Any = None, body: bytes | None = None,
+                headers: dict[str, str] | None = None, version: str | None = API_PREFIX,
+                raw_target: str | None = None, timeout: float | None = None) -> Reply:
+        """Send one request and read the whole response. `raw_target` bypasses prefix and query building."""
+        with self.stream(method, path, params, json_body=json_body, body=body, headers=headers,
+                         version=version, raw_target=raw_target, timeout=timeout) as s:
+            content = b"".join(s.iter_bytes())
+        return s.reply(content)
+
+    @contextmanager
+    def stream(self, method: str, path: str, params=None, *, json_body: Any = None, body: bytes | None = None,
+               headers: dict[str, str] | None = None, version: str | None = API_PREFIX,
+               raw_target: str | None = None, timeout: float | None = None) -> Iterator[StreamingReply]:
+        """Send one request and read the response incrementally (follow logs, events)."""
+        method = method.upper()
+        if self.read_only and method not in ("GET", "OPTIONS", "HEAD"):
+            raise ReadOnlyViolation(f"{method} {path} in a read-only run")
+        target = raw_target if raw_target is not None else f"{version or ''}{path}{_query(params)}"
+        hdrs = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        if body is not None:
+            hdrs.setdefault("Content-Length", str(len(body)))
+        sent = [("Host", "docker"), *hdrs.items()]
+        rec = _Recording(self, method, target, sent)
+        rec.request_body(body or b"")
+        rec.request_end()
+        req = self._http.build_request(method, target, content=body, headers=hdrs,
+                                       timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+        try:
+            response = self._http.send(req, stream=True)
+        except httpx.HTTPError as exc:
+            rec.finish(complete=False, note=f"transport error: {exc!r}")
+            raise
+        head = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+        rec.response_head(response.status_code, response.reason_phrase, head)
+        streaming = StreamingReply(response, rec)
+        try:
+            yield streaming
+        finally:
+            streaming.finish()
+            if rec.record.status == 201 or rec.record.status == 200:
+                self._note_created(rec.record, streaming)
+
+    def _note_created(self, record: ExchangeRecord, s: StreamingReply) -> None:
+        if self.on_created is None:
+            return
+        if record.endpoint == "containers.create" and record.status == 201:
+            try:
+                self.on_created("container", json.loads(s.body_prefix)["Id"])
+            except (ValueError, KeyError, TypeError):
+                pass
+        elif record.endpoint == "system.commit" and record.status == 201:
+            try:
+                self.on_created("image", json.loads(s.body_prefix)["Id"])
+            except (ValueError, KeyError, TypeError):
+                pass
+
+    # -- conveniences -------------------------------------------------------------------------
+    def get(self, path: str, params=None, **kw) -> Reply:
+        return self.request("GET", path, params, **kw)
+
+    def post(self, path: str, params=None, **kw) -> Reply:
+        return self.request("POST", path, params, **kw)
+
+    def delete(self, path: str, params=None, **kw) -> Reply:
+        return self.request("DELETE", path, params, **kw)
+
+    def attach(self, container: str, params: dict[str, Any], *, upgrade: bool = False) -> AttachSession:
+        if self.read_only:
+            raise ReadOnlyViolation("attach in a read-only run")
+        return AttachSession(self, container, params, upgrade=upgrade)
+
+    def raw(self, method: str, path: str, params=None, *, timeout: float = 10.0) -> Reply:
+        """One bodiless request on its own socket with `Connection: close`, read to EOF: whatever the daemon
+        sends after the head is the body, even where HTTP says there is none (204, 304), so the checker sees it."""
+        if self.read_only and method.upper() not in ("GET", "OPTIONS", "HEAD"):
+            raise ReadOnlyViolation(f"{method} {path} in a read-only run")
+        target = f"{API_PREFIX}{path}{_query(params)}"
+        headers = [("Host", "docker"), ("Connection", "close"), ("Content-Length", "0")]
+        rec = _Recording(self, method.upper(), target, headers)
+        rec.request_end()
+        sock = self.url.open_socket(timeout=timeout)
+        try:
+            sock.sendall(f"{method.upper()} {target} HTTP/1.1\r\n".encode()
+                         + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers) + b"\r\n")
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            sock.close()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        _, code, *reason = lines[0].split(" ", 2)
+        hdrs = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
+        rec.response_head(int(code), reason[0] if reason else "", hdrs)  # type: ignore[arg-type]
+        if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in hdrs):
+            rest = _dechunk(rest)
+        rec.response_body(rest)
+        rec.finish(True)
+        return Reply(int(code), httpx.Headers(hdrs), rest, rec.record)
+
+    def attach_ws(self, container: str, params: dict[str, Any]) -> WebSocketAttach:
+        if self.read_only:
+            raise ReadOnlyViolation("attach in a read-only run")
+        return WebSocketAttach(self, container, params)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out, pos = b"", 0
+    while True:
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            return out
+        size = int(data[pos:end].split(b";")[0] or b"0", 16)
+        if size == 0:
+            return out
+        out += data[end + 2 : end + 2 + size]
+        pos = end + 2 + size + 2
+
+
+class StreamingReply:
+    """An open response: iterate its bytes; the exchange is finished (and judged) when the block ends."""
+
+    KEEP = 1 << 20
+
+    def __init__(self, response: httpx.Response, rec: _Recording):
+        self.response = response
+        self.status = response.status_code
+        self.headers = response.headers
+        self._rec = rec
+        self._complete = False
+        self._closed_by_client = False
+        self.body_prefix = b""
+        self._finished = False
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.response.iter_raw():
+                if len(self.body_prefix) < self.KEEP:
+                    self.body_prefix += chunk[: self.KEEP - len(self.body_prefix)]
+                self._rec.response_body(chunk)
+                yield chunk
+            self._complete = True
+        except httpx.HTTPError:
+            self._complete = False
+
+    def stop(self) -> None:
+        """The client ends the stream on purpose (events, follow): not a truncation by the daemon."""
+        self._closed_by_client = True
+
+    def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.response.close()
+        complete = self._complete or self._closed_by_client
+        self._rec.finish(complete, note="closed by the suite" if self._closed_by_client else "")
+
+    def reply(self, content: bytes) -> Reply:
+        return Reply(self.status, self.headers, content, self._rec.record)
+
+
+class AttachSession:
+    """A hijacked attach on its own socket: send stdin, read the raw or multiplexed stream to the end."""
+
+    def __init__(self, client: DaemonClient, container: str, params: dict[str, Any], *, upgrade: bool):
+        self.client = client
+        target = f"{API_PREFIX}/containers/{container}/attach{_query(params)}"
+        headers = [("Host", "docker"), ("Content-Type", "text/plain")]
+        if upgrade:
+            headers += [("Connection", "Upgrade"), ("Upgrade", "tcp")]
+        self.upgrade = upgrade
+        self._rec = _Recording(client, "POST", target, headers)
+        self._rec.request_end()
+        self.sock = client.url.open_socket(timeout=30)
+        head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+        self.sock.sendall(head.encode())
+        self.status, self.reason, self.headers, rest = self._read_head()
+        self._rec.response_head(self.status, self.reason, self.headers)
+        self.output = bytearray()
+        self._done = False
+        if rest:
+            self._take(rest)
+        if not self.hijacked:
+            self._read_plain_body()
+
+    def _read_plain_body(self) -> None:
+        """An attach refused before hijacking (404, 500): an ordinary body, then the exchange is over."""
+        length = next((int(v) for k, v in self.headers if k.lower() == "content-length"), None)
+        while length is None or len(self.output) < length:
+            self.sock.settimeout(5)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            self._take(chunk)
+        self.finish(True)
+
+    def _read_head(self) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"attach: connection closed before the response head ({buf!r})")
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        _, code, *reason = lines[0].split(" ", 2)
+        headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
+        return int(code), (reason[0] if reason else ""), headers, rest  # type: ignore[return-value]
+
+    @property
+    def hijacked(self) -> bool:
+        return self.status in (101, 200)
+
+    def _take(self, data: bytes) -> None:
+        self.output += data
+        self._rec.response_body(data)
+
+    def send(self, data: bytes) -> None:
+        self._rec.client_bytes(data)
+        self.sock.sendall(data)
+
+    def close_stdin(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def read_to_end(self, timeout: float = 20.0) -> bytes:
+        """Read until the daemon closes the connection (or `timeout` passes)."""
+        deadline = time.monotonic() + timeout
+        complete = True
+        try:
+            while time.monotonic() < deadline:
+                self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+                try:
+                    chunk = self.sock.recv(65536)
+                except TimeoutError:
+                    complete = False
+                    break
+                if not chunk:
+                    break
+                self._take(chunk)
+        finally:
+            self.finish(complete)
+        return bytes(self.output)
+
+    def read_until(self, predicate: Callable[[bytes], bool], timeout: float = 10.0) -> bytes:
+        deadline = time.monotonic() + timeout
+        while not predicate(bytes(self.output)) and time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            self._take(chunk)
+        return bytes(self.output)
+
+    def finish(self, complete: bool = True) -> None:
+        if self._done:
+            return
+        self._done = True
+        self.sock.close()
+        self._rec.finish(complete, note="" if complete else "attach stream still open at the timeout")
+
+    def __enter__(self) -> AttachSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.finish(True)
+
+
+class WebSocketAttach:
+    """GET /containers/{id}/attach/ws through wsproto on a raw socket; collects (is_text, payload) messages."""
+
+    def __init__(self, client: DaemonClient, container: str, params: dict[str, Any]):
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import Request
+
+        self.target = f"{API_PREFIX}/containers/{container}/attach/ws{_query(params)}"
+        headers = [("Host", "docker"), ("Origin", "http://docker"), ("Upgrade", "websocket"),
+                   ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")]
+        self._rec = _Recording(client, "GET", self.target, headers)
+        self._rec.request_end()
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.sock = client.url.open_socket(timeout=10)
+        self.sock.sendall(self.ws.send(Request(host="docker", target=self.target,
+                                               extra_headers=[(b"Origin", b"http://docker")])))
+        self.status: int | None = None
+        self.messages: list[tuple[bool, bytes]] = []
+
+    def read_all(self, timeout: float = 10.0) -> list[tuple[bool, bytes]]:
+        from wsproto.events import (
+            AcceptConnection,
+            BytesMessage,
+            CloseConnection,
+            RejectConnection,
+            RejectData,
+            TextMessage,
+        )
+
+        deadline, closed, parts = time.monotonic() + timeout, False, {True: b"", False: b""}
+        while not closed and time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            self.ws.receive_data(data or None)
+            for ev in self.ws.events():
+                if isinstance(ev, AcceptConnection):
+                    self.status = 101
+                    self._rec.response_head(101, "Switching Protocols", [(k.decode(), v.decode())
+                                                                         for k, v in ev.extra_headers])
+                elif isinstance(ev, RejectConnection):
+                    self.status = ev.status_code
+                    self._rec.response_head(ev.status_code, "", [(k.decode(), v.decode()) for k, v in ev.headers])
+                    closed = not ev.has_body
+                elif isinstance(ev, RejectData):
+                    self._rec.response_body(ev.data)
+                    closed = ev.body_finished
+                elif isinstance(ev, (TextMessage, BytesMessage)):
+                    is_text = isinstance(ev, TextMessage)
+                    payload = ev.data.encode() if is_text else bytes(ev.data)
+                    parts[is_text] += payload
+                    if ev.message_finished:
+                        self.messages.append((is_text, parts[is_text]))
+                        self._rec._add(self._rec.check.websocket_message(False, is_text, parts[is_text]), "daemon")
+                        parts[is_text] = b""
+                elif isinstance(ev, CloseConnection):
+                    closed = True
+            if not data:
+                break
+        self.sock.close()
+        if self.status is None:
+            self._rec.finish(False, note="no websocket handshake answer")
+        else:
+            self._rec.finish(True)
+        return self.messages

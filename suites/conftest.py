@@ -1,0 +1,23 @@
+"""Hypothesis profiles of the suite, and the plugin when its pytest11 entry point is not installed yet."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from hypothesis import HealthCheck, Phase, settings
+
+_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+# fast: the whole suite against the reference daemon stays well under a minute on two cores
+settings.register_profile("conformance", max_examples=6, stateful_step_count=12, deadline=None,
+                          suppress_health_check=_HEALTH, database=None, print_blob=True,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrinking: slow daemons
+settings.register_profile("thorough", max_examples=60, stateful_step_count=40, deadline=None,
+                          suppress_health_check=_HEALTH, print_blob=True)
+
+if not any(ep.value == "suites.plugin" for ep in entry_points(group="pytest11")):
+    pytest_plugins = ["suites.plugin"]
+
+
+def pytest_configure(config) -> None:
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile("conformance")

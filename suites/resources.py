@@ -1,0 +1,136 @@
+"""Everything the suite creates on a daemon: per-run names, a ledger, and removal even after failures."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import DaemonClient
+
+HOST_CONFIG = {"NetworkMode": "none"}  # sent at start, the v1.14 way; CI daemons have no bridge
+
+
+def new_run_id() -> str:
+    """A short lower-case id: container names and image repositories both accept it."""
+    return f"v114s-{secrets.token_hex(3)}"
+
+
+class Names:
+    """Unique resource names under one prefix (run id plus xdist worker)."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str = "c") -> str:
+        with self._lock:
+            return f"{self.prefix}-{kind}{next(self._counter)}"
+
+    def owns(self, name: str) -> bool:
+        return name.lstrip("/").startswith(self.prefix + "-")
+
+
+@dataclass
+class ResourceLedger:
+    """Containers and images made by this process; `clean` removes them and anything else with the prefix."""
+
+    names: Names
+    containers: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, ref: str) -> None:
+        (self.containers if kind == "container" else self.images).append(ref)
+
+    def clean(self, api: DaemonClient) -> list[str]:
+        """Remove every container and image this run made; returns what could not be removed."""
+        left: list[str] = []
+        containers = list(dict.fromkeys(self.containers))
+        try:
+            listed = api.get("/containers/json", {"all": 1})
+            if listed.status == 200:
+                for c in listed.json() or []:
+                    if any(self.names.owns(n) for n in c.get("Names") or []):
+                        containers.append(c["Id"])
+        except Exception:  # noqa: BLE001  (cleanup must go on)
+            pass
+        for ref in dict.fromkeys(containers):
+            try:
+                r = api.delete(f"/containers/{ref}", {"force": 1, "v": 1})
+                if r.status not in (204, 404):
+                    left.append(f"container {ref}: {r.status} {r.text.strip()[:100]}")
+            except Exception as exc:  # noqa: BLE001
+                left.append(f"container {ref}: {exc!r}")
+        images = list(self.images)
+        try:
+            listed = api.get("/images/json")
+            if listed.status == 200:
+                for img in listed.json() or []:
+                    for tag in img.get("RepoTags") or []:
+                        if tag.startswith(self.names.prefix + "-") or tag.startswith("localhost/" + self.names.prefix):
+                            images.append(tag)
+        except Exception:  # noqa: BLE001
+            pass
+        for ref in reversed(list(dict.fromkeys(images))):
+            try:
+                r = api.delete(f"/images/{ref}", {"force": 1})
+                if r.status not in (200, 404):
+                    left.append(f"image {ref}: {r.status} {r.text.strip()[:100]}")
+            except Exception as exc:  # noqa: BLE001
+                left.append(f"image {ref}: {exc!r}")
+        self.containers.clear()
+        self.images.clear()
+        return left
+
+
+class ContainerFactory:
+    """Creates containers from the test image with a per-run name; starts them without a network."""
+
+    def __init__(self, api: DaemonClient, image: str, names: Names):
+        self.api = api
+        self.image = image
+        self.names = names
+
+    def config(self, cmd: list[str] | None = None, **extra: Any) -> dict:
+        # Tty is always sent: the checker reads a create body without it as a TTY container (bug reported)
+        body: dict[str, Any] = {"Image": self.image, "Tty": False}
+        if cmd is not None:
+            body["Cmd"] = cmd
+        body.update(extra)
+        return body
+
+    def create(self, cmd: list[str] | None = None, *, name: str | None = None, **extra: Any) -> str:
+        name = name or self.names()
+        r = self.api.post("/containers/create", {"name": name}, json_body=self.config(cmd, **extra))
+        assert r.status == 201, f"create {name}: {r.status} {r.text[:200]}"
+        return r.json()["Id"]
+
+    def start(self, cid: str) -> None:
+        r = self.api.post(f"/containers/{cid}/start", json_body=HOST_CONFIG)
+        assert r.status == 204, f"start {cid[:12]}: {r.status} {r.text[:200]}"
+
+    def run(self, cmd: list[str], **extra: Any) -> str:
+        cid = self.create(cmd, **extra)
+        self.start(cid)
+        return cid
+
+    def wait(self, cid: str, timeout: float = 30) -> int:
+        r = self.api.post(f"/containers/{cid}/wait", timeout=timeout)
+        assert r.status == 200, f"wait {cid[:12]}: {r.status} {r.text[:200]}"
+        return r.json()["StatusCode"]
+
+    def run_to_end(self, cmd: list[str], **extra: Any) -> str:
+        cid = self.run(cmd, **extra)
+        self.wait(cid)
+        return cid
+
+    def inspect(self, cid: str) -> dict:
+        r = self.api.get(f"/containers/{cid}/json")
+        assert r.status == 200, f"inspect {cid[:12]}: {r.status}"
+        return r.json()
+
+    def remove(self, cid: str) -> None:
+        self.api.delete(f"/containers/{cid}", {"force": 1})

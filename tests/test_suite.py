@@ -1,0 +1,136 @@
+"""Tests of the conformance suite and its report: 100% against the reference daemon, report shapes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.report import build_report
+from conformance.report.compare import compare_reports, render_comparison_markdown
+from conformance.report.html import render_html
+from conformance.report.markdown import render_markdown
+from conformance.streams.values import NAME_RE, parse_bool
+from suites.strategies import bad_container_names, bool_values, container_names, create_configs, list_queries
+from suites.target import REFERENCE, choose_target
+
+from .suite_runner import run_suite
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("suite-reference")
+    code, report, output = run_suite(out)
+    return out, code, report, output
+
+
+def test_reference_daemon_passes_everything(reference_run):
+    out, code, report, output = reference_run
+    assert code == 0, output
+    s = report["summary"]
+    assert s["tests"]["failed"] == s["tests"]["error"] == 0, output
+    assert s["failed_rules"] == [] and s["test_compliance"] == 100.0
+    assert report["target"]["name"] == REFERENCE
+    assert report["wall_time_s"] < 60
+    for name in ("report.json", "report.md", "report.html", "junit.xml"):
+        assert (out / name).stat().st_size > 0, name
+    junit = ET.parse(out / "junit.xml").getroot()
+    assert int(junit.find("testsuite").get("tests")) == sum(s["tests"].values())
+
+
+def test_reference_report_covers_the_rule_book(reference_run):
+    _, _, report, _ = reference_run
+    untested = {e for e, v in report["endpoints"].items() if v["status"] == "untested"}
+    # registry-bound routes need a network the suite never assumes
+    assert untested <= {"images.push", "images.search", "system.auth"}
+    daemon_rules = {k: v for k, v in report["rules"].items() if v["side"] == "daemon"}
+    assert all(v["status"] in ("pass", "noted") for v in daemon_rules.values()), \
+        {k: v["status"] for k, v in daemon_rules.items() if v["status"] not in ("pass", "noted")}
+    assert report["options"]["leftovers"] == []
+
+
+def test_read_only_run_changes_nothing(tmp_path):
+    code, report, output = run_suite(tmp_path, "--read-only")
+    assert code == 0, output
+    assert report["summary"]["tests"]["passed"] > 10
+    assert report["options"]["read_only"] is True
+
+
+def test_xdist_run_merges_workers(tmp_path):
+    code, report, output = run_suite(tmp_path, "-n", "2", "-k", "test_system or test_negative")
+    assert code == 0, output
+    assert report["summary"]["tests"]["passed"] == len(report["tests"]) > 30
+    assert report["summary"]["exchanges"] > 30  # records shipped from both workers
+
+
+# -- report model ---------------------------------------------------------------------------------------------
+
+def _record(i, endpoint, status, findings=(), test="t::a", target="/v1.14/x"):
+    return {"id": f"x{i}", "test": test, "method": "GET", "target": target, "endpoint": endpoint, "status": status,
+            "findings": [{"rule": r, "severity": sev, "message": "m", "exchange": f"x{i}", "where": "w",
+                          "evidence": "e", "side": side} for r, sev, side in findings]}
+
+
+def test_rule_statuses():
+    records = [_record(1, "system.ping", 200),
+               _record(2, "system.version", 200, [("v114.json.api-version", "warning", "daemon")]),
+               _record(3, "containers.list", 200, [("v114.param.bool", "info", "request"),
+                                                  ("v114.header.later", "info", "daemon")])]
+    tests = [{"nodeid": "t::a", "outcome": "passed", "endpoints": ["system.ping"], "failed_rules": [],
+              "seconds": 0.1, "message": ""},
+             {"nodeid": "t::b", "outcome": "failed", "endpoints": ["containers.list"], "failed_rules": [],
+              "seconds": 0.1, "message": "boom"}]
+    report = build_report(target={"name": "x"}, records=records, tests=tests, wall_time=1.0)
+    rules = report["rules"]
+    assert rules["v114.json.api-version"]["status"] == "fail"
+    assert rules["v114.text.ping"]["status"] == "pass"
+    assert rules["v114.header.later"]["status"] == "noted"
+    assert rules["v114.param.bool"]["status"] == "client"
+    assert rules["v114.tar.invalid"]["status"] == "not-exercised"
+    eps = report["endpoints"]
+    assert eps["system.ping"]["status"] == "pass"
+    assert eps["system.version"]["status"] == "fail"
+    assert eps["containers.list"]["status"] == "fail" and eps["containers.list"]["failed_tests"] == ["t::b"]
+    assert eps["images.load"]["status"] == "untested"
+    assert report["summary"]["failed_rules"] == ["v114.json.api-version"]
+    assert {x["id"] for x in report["exchanges"]} == {"x2", "x3"}
+    assert "v114.json.api-version" in render_markdown(report)
+    html = render_html(report)
+    assert html.startswith("<!doctype html>") and "<script" not in html and "id='ex-x2'" in html
+    comparison = compare_reports([report, {**report, "target": {"name": "y", "version": "2"}}])
+    assert comparison["endpoints"]["system.version"] == ["fail", "fail"]
+    assert "| `system.ping` |" in render_comparison_markdown(comparison)
+
+
+# -- strategies -----------------------------------------------------------------------------------------------
+
+@given(st.booleans().flatmap(lambda b: st.tuples(st.just(b), bool_values(b))))
+def test_bool_spellings_read_as_drawn(pair):
+    value, text = pair
+    assert parse_bool(text) is value
+
+
+@given(container_names("pfx"))
+def test_generated_names_match_the_regex(name):
+    assert NAME_RE.fullmatch(name) and name.startswith("pfx-")
+
+
+@given(bad_container_names("pfx"))
+def test_bad_names_do_not(name):
+    assert not NAME_RE.fullmatch(name)
+
+
+@given(create_configs("img"), list_queries())
+def test_configs_and_queries(config, query):
+    assert config["Image"] == "img" and config["Cmd"]
+    assert set(query) <= {"all", "limit", "since", "before", "size", "filters"}
+
+
+def test_choose_target():
+    assert choose_target(None, {}).spec == REFERENCE
+    assert choose_target(None, {"DOCKER_HOST": "unix:///x.sock"}).spec == "unix:///x.sock"
+    assert choose_target("tcp://127.0.0.1:2375", {"DOCKER_HOST": "unix:///x.sock"}).spec == "tcp://127.0.0.1:2375"
+    with pytest.raises(ValueError):
+        choose_target("ftp://nope", {})
