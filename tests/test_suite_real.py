@@ -33,6 +33,10 @@ PODMAN_DEVIATIONS = {
     "v114.version.too-new-served",
 }
 TEST_OUTCOME_SLACK = 2  # timing-dependent tests that may flip between runs on a loaded machine
+# Rules judged on the daemon-wide events stream: which statuses fall inside a test's since/until window
+# depends on what else runs on the daemon meanwhile (the other xdist worker, other CI tests), e.g.
+# dockerd's `copy` event. They are compared only when both runs exercised them the same way.
+AMBIENT_RULES = {"v114.events.status"}
 
 
 def _outcomes(report: dict) -> dict[str, str]:
@@ -50,7 +54,8 @@ def _run(url: str, name: str, tmp_path: Path) -> dict:
 def _agrees_with_sample(report: dict, name: str) -> None:
     sample = json.loads((EXAMPLES / name / "report.json").read_text())
     assert report["target"]["version"] == sample["target"]["version"]
-    assert sorted(report["summary"]["failed_rules"]) == sorted(sample["summary"]["failed_rules"])
+    now_failed = set(report["summary"]["failed_rules"]) - AMBIENT_RULES
+    assert sorted(now_failed) == sorted(set(sample["summary"]["failed_rules"]) - AMBIENT_RULES)
     now, then = _outcomes(report), _outcomes(sample)
     assert set(now) == set(then)
     flipped = {k: (then[k], now[k]) for k in now if now[k] != then[k]}
