@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from conformance.daemonurl import DaemonURL, parse_daemon_url  # noqa: E402
 from conformance.proxy.chunked import ChunkedDecoder  # noqa: E402
-from conformance.proxy.urls import DaemonURL, parse_daemon_url  # noqa: E402
 
 PY = str(ROOT / ".venv" / "bin" / "python")
 MITMDUMP = str(ROOT / ".venv" / "bin" / "mitmdump")

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 import httpx
 
 from conformance.checker import Checker, ExchangeCheck
+from conformance.daemonurl import DaemonURL
 from conformance.findings import Finding, clip
-from conformance.proxy.urls import DaemonURL
 
 API_PREFIX = "/v1.14"
 EXCERPT = 300

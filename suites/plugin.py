@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.checker import Checker
-from conformance.proxy.urls import parse_daemon_url
+from conformance.daemonurl import parse_daemon_url
 from conformance.spec import Severity
 
 from .client import DaemonClient, ExchangeLog, ExchangeRecord

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance.proxy.urls import DaemonURL, parse_daemon_url
+from conformance.daemonurl import DaemonURL, parse_daemon_url
 
 REFERENCE = "reference"
 

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
+from conformance.daemonurl import DaemonURL, parse_daemon_url
 from conformance.proxy.threaded import ProxyThread
-from conformance.proxy.urls import DaemonURL, parse_daemon_url
 
 pytestmark = [pytest.mark.dockerd]
 

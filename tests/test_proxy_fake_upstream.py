@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.checker import Checker
+from conformance.daemonurl import DaemonURL, parse_daemon_url
 from conformance.proxy.chunked import ChunkedDecoder
 from conformance.proxy.threaded import ProxyThread
-from conformance.proxy.urls import DaemonURL, parse_daemon_url
 
 LOGS = "/v1.14/containers/{}/logs?stdout=1&stderr=1&follow=1"
 FRAME_RULES = {"v114.frame.stream-type", "v114.frame.padding", "v114.frame.truncated"}

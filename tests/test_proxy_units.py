@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.capture.redact import REDACTED, redact
+from conformance.daemonurl import DaemonURLError, default_upstream, parse_daemon_url
 from conformance.proxy.chunked import ChunkedDecoder, ChunkedError
 from conformance.proxy.front import ClientFront
 from conformance.proxy.heads import HeadError, parse_request_head, parse_response_head
-from conformance.proxy.urls import DaemonURLError, default_upstream, parse_daemon_url
 
 
 # -- daemon URLs ---------------------------------------------------------------------------------

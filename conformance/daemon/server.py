@@ -17,13 +17,13 @@ import stat
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import h11
 
+from ..daemonurl import parse_daemon_url
+
 READ_SIZE = 65536
 MAX_HEAD = 64 * 1024
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 class ClientGone(Exception):
@@ -284,21 +284,6 @@ class _Connection:
                 self.writer.close()
 
 
-def parse_listen_url(url: str) -> tuple[str, str, int]:
-    """('unix', path, 0) or ('tcp', host, port) from unix:///path or tcp://host:port (http:// too)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        path = parts.path or parts.netloc
-        if not path:
-            raise ValueError(f"no socket path in {url!r}")
-        return "unix", path, 0
-    if parts.scheme in ("tcp", "http"):
-        if not parts.hostname or parts.port is None:
-            raise ValueError(f"{url!r} needs a host and a port")
-        return "tcp", parts.hostname, parts.port
-    raise ValueError(f"unsupported listen address {url!r} (use unix:///path or tcp://127.0.0.1:PORT)")
-
-
 def bind_unix(path: str) -> socket.socket:
     """A listening Unix socket at `path` with mode 0600 from the start (bound in a private dir, then moved)."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -354,16 +339,16 @@ class HttpServer:
                 self._tasks.discard(task)
 
     async def start(self, url: str) -> str:
-        kind, host, port = parse_listen_url(url)
-        if kind == "unix":
-            sock = bind_unix(host)
-            self.unix_path = host
+        where = parse_daemon_url(url)
+        if where.is_unix:
+            sock = bind_unix(where.path)
+            self.unix_path = where.path
             self._server = await asyncio.start_unix_server(self._accept, sock=sock, limit=READ_SIZE)
-            self.url = f"unix://{host}"
+            self.url = f"unix://{where.path}"
         else:
-            if host not in LOOPBACK_HOSTS and not host.startswith("127."):
-                raise ValueError(f"refusing to listen on {host}: the reference daemon serves loopback only")
-            self._server = await asyncio.start_server(self._accept, host, port, limit=READ_SIZE)
+            if not where.is_loopback:
+                raise ValueError(f"refusing to listen on {where.host}: the reference daemon serves loopback only")
+            self._server = await asyncio.start_server(self._accept, where.host, where.port, limit=READ_SIZE)
             bound = self._server.sockets[0].getsockname()
             shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
             self.url = f"tcp://{shown}:{bound[1]}"

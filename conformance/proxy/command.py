@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sys
 
-from .urls import DaemonURLError, default_upstream, parse_daemon_url
+from ..daemonurl import DaemonURLError, default_upstream, parse_daemon_url
 
 
 def register(subparsers) -> None:

@@ -23,12 +23,12 @@ from mitmproxy.master import Master
 from mitmproxy.proxy import layers, mode_servers, mode_specs
 from mitmproxy.proxy import server as mitm_server
 
+from ..daemonurl import DaemonURL
 from . import fastpath
 from .front import ClientFront
 from .heads import RequestHead
 from .hijack import AttachRelay
 from .session import ProxySession
-from .urls import DaemonURL
 
 logger = logging.getLogger("conformance.proxy")
 

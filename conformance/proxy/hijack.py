@@ -15,10 +15,10 @@ import asyncio
 import contextlib
 import logging
 
+from ..daemonurl import DaemonURL
 from .chunked import ChunkedDecoder, ChunkedError
 from .heads import MAX_HEAD, HeadError, RequestHead, ResponseHead, body_length, parse_response_head
 from .session import LiveExchange, ProxySession
-from .urls import DaemonURL
 
 logger = logging.getLogger("conformance.proxy")
 

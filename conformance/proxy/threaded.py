@@ -6,9 +6,9 @@ import asyncio
 import threading
 from collections.abc import Iterable
 
+from ..daemonurl import DaemonURL
 from .embedded import EmbeddedProxy
 from .session import ProxySession
-from .urls import DaemonURL
 
 
 class ProxyThread:

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _target_name(args: argparse.Namespace) -> str:
-    from conformance.proxy.urls import parse_daemon_url
+    from conformance.daemonurl import parse_daemon_url
     from suites.target import REFERENCE, choose_target, identify
 
     if args.target_name:
