@@ -115,7 +115,7 @@ class DockerConformance:
         if ex is None or resp is None:
             return
         ex.response_head(resp.status_code, resp.reason, _headers(resp.headers))
-        if resp.status_code != 101 and _should_stream(resp.headers):
+        if resp.status_code != 101 and (resp.status_code in (204, 304) or _should_stream(resp.headers)):
             feed = ex.response_body
 
             def response_chunk(data: bytes) -> bytes:
