@@ -130,11 +130,12 @@ class ExchangeCheck:
     # -- plumbing ---------------------------------------------------------------------------
     def _add(self, found: Iterable[Finding], prefix: str = "") -> list[Finding]:
         out = []
+        side = "response" if self.status is not None else "request"
         for f in found:
             if self.checker.ignored(f.rule):
                 continue
             where = f"{prefix}{f.where}" if prefix and f.where else (f.where or prefix.rstrip(" "))
-            f = replace(f, exchange=self.id, where=where)
+            f = replace(f, exchange=self.id, where=where, side=side)
             self.findings.append(f)
             out.append(f)
         return out
@@ -288,9 +289,10 @@ class ExchangeCheck:
             return []
         return self._add(self._request_body.feed(chunk), self._request_body.prefix)
 
-    def request_end(self) -> list[Finding]:
+    def request_end(self, recorded: bool = True) -> list[Finding]:
+        """End of the request body; `recorded=False` when a capture did not keep the body at all."""
         sink = self._request_body
-        if sink is None:
+        if sink is None or not recorded:
             return []
         out: list[Finding] = []
         ep = self.endpoint

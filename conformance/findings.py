@@ -36,6 +36,7 @@ class Finding:
     exchange: str | None = None
     where: str = ""  # "request-line", "param:all", "header:Content-Type", "body@120", "frame#3", "status"
     evidence: str = ""
+    side: str = ""  # "request" (what the client sent) or "response" (what the daemon answered)
 
     @classmethod
     def of(cls, rule_id: str, message: str, *, where: str = "", evidence: bytes | str = "",

@@ -350,3 +350,11 @@ def test_findings_serialise():
     d = found[0].to_dict()
     assert d["rule"] == "v114.json.null-list" and d["severity"] == "warning" and d["exchange"] == "t"
     json.dumps(d)
+
+
+def test_findings_say_which_side_broke_the_rule():
+    found = exchange(None, "POST", "/v1.14/containers/create?name=bad%20name", 200,
+                     jbody({"Id": ID, "Warnings": None}), headers=JSON_CT, request_body=jbody(CREATE_BODY),
+                     request_headers=JSON_CT)
+    sides = {f.rule: f.side for f in found}
+    assert sides == {"v114.param.name": "request", "v114.status.unexpected": "response"}

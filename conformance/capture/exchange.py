@@ -37,7 +37,7 @@ def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding]
     check.request_head(ex.method, ex.target, clean.headers)
     if clean.body:
         check.request_body(clean.body)
-    check.request_end()
+    check.request_end(recorded=ex.request_body is not None)
     note = None
     if ex.status is None:
         return check.findings, ex.error or "no response recorded"

@@ -28,6 +28,13 @@ class FlowRecorder:
             return
         flow = ex.flow.copy() if ex.flow is not None else _flow_from(ex)
         req = flow.request
+        if ex.flow is not None:
+            # Streamed bodies passed through without being kept: record them as absent, not empty,
+            # so an offline check says "not recorded" instead of judging an empty body.
+            if ex.flow.request.stream:
+                req.raw_content = None
+            if ex.flow.response is not None and flow.response is not None and ex.flow.response.stream:
+                flow.response.raw_content = None
         red = redact(req.path, list(req.headers.items(multi=True)),
                      req.raw_content if req.raw_content else None)
         if red.changed:
