@@ -28,6 +28,7 @@ from . import fastpath
 from .front import ClientFront
 from .heads import RequestHead
 from .hijack import AttachRelay
+from .ordering import EventOrdering
 from .session import ProxySession
 
 logger = logging.getLogger("conformance.proxy")
@@ -117,6 +118,7 @@ class EmbeddedProxy:
         self.session = session
         self.recorder = recorder
         self.fast_chunks = fast_chunks
+        self.ordering = EventOrdering()
         self.master: Master | None = None
         self.mode: mode_specs.ProxyMode | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -167,7 +169,7 @@ class EmbeddedProxy:
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.master is not None and self.mode is not None
-        front = ClientFront(reader, writer, self._hijack)
+        front = ClientFront(reader, writer, self._hijack, self.ordering)
         handler = mode_servers.ProxyConnectionHandler(self.master, front, front, self.master.options, self.mode)
         handler.layer = layers.modes.ReverseProxy(handler.layer.context)
         handler.timeout_watchdog.timeout = IDLE_TIMEOUT

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ..spec import RULEBOOK
 from .chunked import ChunkedDecoder, ChunkedError
 from .heads import MAX_HEAD, HeadError, RequestHead, body_length, parse_request_head
+from .ordering import EVENT_PRODUCERS, EventOrdering, endpoint_id
 
 _HEAD, _BODY, _CHUNKED, _PASS = range(4)
 
@@ -32,8 +33,12 @@ def is_hijacking(head: RequestHead) -> bool:
 class ClientFront:
     """Reader and writer for mitmproxy over one client socket; detaches for hijacking requests."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_hijack: HijackHandler):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_hijack: HijackHandler,
+                 ordering: EventOrdering | None = None):
         self._reader = reader
+        self._ordering = ordering
+        self._awaiting_answer = False  # an event-producing request went to mitmproxy, no answer yet
+        self._events_stream = False  # the last request on this connection was GET /events
         self._writer = writer
         self._on_hijack = on_hijack
         self._state = _HEAD
@@ -121,6 +126,7 @@ class ClientFront:
                 self._takeover = (head, raw_head, data)
                 break
             out.append(raw_head)
+            self._note_request(head)
             if head.header("upgrade") is not None:
                 self._state = _PASS  # after a switch of protocols (websocket) there are no more heads
             elif length == -1:
@@ -131,9 +137,42 @@ class ClientFront:
             return out[0]
         return b"".join(out)
 
+    def _note_request(self, head: RequestHead) -> None:
+        if self._ordering is None:
+            return
+        path = head.target.split("?", 1)[0]
+        if head.method == "GET" and not (path.endswith("/events") or path.endswith("/export")):
+            self._events_stream = False  # cheap exit for the common reads
+            return
+        ep = endpoint_id(head.method, head.target)
+        self._events_stream = ep == "system.events"
+        if ep in EVENT_PRODUCERS and not self._awaiting_answer:
+            self._awaiting_answer = True
+            self._ordering.request_sent()
+
+    def _answered(self) -> None:
+        if self._awaiting_answer:
+            self._awaiting_answer = False
+            assert self._ordering is not None
+            self._ordering.answer_started()
+
     # -- what mitmproxy writes -------------------------------------------------------------------
     def write(self, data: bytes) -> None:
-        if not self.detached:
+        if self.detached:
+            return
+        if self._events_stream and self._ordering is not None and self._ordering.hold(
+                lambda: self._write_now(data)):
+            return
+        self._answered()
+        self._writer.write(data)
+
+    def _flush_held(self) -> None:
+        """Before this connection ends, what it holds back goes out (bytes are never dropped)."""
+        if self._events_stream and self._ordering is not None:
+            self._ordering.release()
+
+    def _write_now(self, data: bytes) -> None:
+        if not self.detached and not self._writer.is_closing():
             self._writer.write(data)
 
     async def drain(self) -> None:
@@ -147,10 +186,13 @@ class ClientFront:
         return self._writer.can_write_eof()
 
     def write_eof(self) -> None:
+        self._flush_held()
         if not self.detached:
             self._writer.write_eof()
 
     def close(self) -> None:
+        self._answered()  # a connection that ends unanswered holds nothing back any more
+        self._flush_held()
         if not self.detached:
             self._writer.close()
 
