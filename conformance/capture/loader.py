@@ -112,5 +112,9 @@ def load_har(path: Path) -> list[RecordedExchange]:
             ex.response_body = _har_body(resp.get("content"))
             if ex.response_body is None and resp.get("content", {}).get("size", 0) == 0:
                 ex.response_body = b""
+        hijack = entry.get("_hijack")  # our export's custom field: raw attach bytes in order
+        if isinstance(hijack, list):
+            ex.hijack = [(h.get("direction") == "client", base64.b64decode(h.get("data", ""))) for h in hijack
+                         if isinstance(h, dict)]
         out.append(ex)
     return out

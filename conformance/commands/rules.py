@@ -14,6 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     fmt.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    fmt.add_argument("--openapi", action="store_true",
+                     help="print the endpoint table as an OpenAPI 3.1 document (JSON)")
     p.add_argument("--endpoints", action="store_true", help="also list every route with what it answers")
     p.set_defaults(func=run)
 
@@ -40,6 +42,11 @@ def _endpoint_rows() -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.openapi:
+        from ..spec.openapi import openapi_document
+
+        print(json.dumps(openapi_document(), indent=2))
+        return 0
     rules = sorted(RULES.values(), key=lambda r: r.id)
     if args.json:
         out = {"rules": [{"id": r.id, "severity": r.severity.value, "aspect": r.aspect,
