@@ -15,9 +15,11 @@ import sys
 _COMMANDS = (
     "conformance.commands.rules",
     "conformance.commands.check",
+    "conformance.commands.export",
     "conformance.daemon.command",
     "conformance.proxy.command",
     "conformance.suite.command",
+    "conformance.replay.command",
 )
 
 

@@ -1,0 +1,5 @@
+"""Replay: a fake daemon answering from a capture (`conformance replay serve`)."""
+
+from .engine import Match, ReplayBook
+
+__all__ = ["Match", "ReplayBook"]
