@@ -7,8 +7,9 @@ Use it either way:
 
 A thin adapter: hooks become checker calls through `conformance.proxy.session`; there is no rule
 logic here. Bodies without a Content-Length (logs, events, export, pulls) and large ones are
-streamed chunk by chunk, never buffered. Under plain mitmdump, `Upgrade: tcp` attach is seen
-through the TCP hooks; `conformance proxy` relays attach itself (both hijack styles, half-close).
+streamed chunk by chunk, never buffered (with --record, kept up to a cap for the recording). Under
+plain mitmdump, `Upgrade: tcp` attach is seen through the TCP hooks; `conformance proxy` relays
+attach itself (both hijack styles, half-close).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class DockerConformance:
             self._console = ConsoleReport()
             self.session.sinks.append(self._console.exchange)
         if self.recorder is not None:
-            self.session.sinks.append(self.recorder.exchange)
+            self.recorder.attach(self.session)
 
     def done(self) -> None:
         if self._embedded or self.session is None:

@@ -27,6 +27,7 @@ class RecordedExchange:
     # websocket attach: (from_client, is_text, payload)
     websocket: list[tuple[bool, bool, bytes]] | None = None
     error: str | None = None  # what the capturing tool recorded as the connection's failure
+    truncated: bool = False  # the recording kept only the first part of a body or hijacked stream
 
 
 def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding], str | None]:

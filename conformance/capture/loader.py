@@ -74,6 +74,15 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         ex.response_complete = False
     if flow.websocket is not None:
         ex.websocket = [(m.from_client, m.is_text, m.content) for m in flow.websocket.messages]
+    meta = flow.metadata.get("conformance")
+    if isinstance(meta, dict):
+        # `conformance proxy --record`: raw hijacked bytes in order (a TCP flow, if any, replaces them)
+        hijack = meta.get("hijack")
+        if isinstance(hijack, list):
+            ex.hijack = [(bool(item[0]), bytes(item[1])) for item in hijack
+                         if isinstance(item, (list, tuple)) and len(item) == 2
+                         and isinstance(item[1], (bytes, bytearray))]
+        ex.truncated = bool(meta.get("truncated"))
     return ex
 
 

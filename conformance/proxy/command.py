@@ -57,7 +57,7 @@ async def _serve(args, listen, upstream) -> int:
         session.sinks.append(console.exchange)
     recorder = FlowRecorder(args.record) if args.record else None
     if recorder is not None:
-        session.sinks.append(recorder.exchange)
+        recorder.attach(session)
     proxy = EmbeddedProxy(listen, upstream, session, recorder)
     try:
         bound = await proxy.start()

@@ -1,7 +1,13 @@
 """--record: every exchange as a mitmproxy flow (redacted), readable by mitmproxy and `conformance check`.
 
-Streamed bodies are not kept (they may be endless); exchanges the attach relay carried are
-written as flows with their request and response heads. Raw hijacked streams come later.
+What replay needs is kept, in mitmproxy's own format:
+- streamed bodies (logs, export, events, pulls) as the flow's request/response content: the proxy keeps
+  the chunks as they pass (`LiveExchange.kept_*`) up to `KEEP_CAP` bytes per body; beyond it the first
+  part is kept and the flow's metadata says `"truncated": true`;
+- hijacked attach bytes (the attach relay, or `Upgrade: tcp` under mitmdump), both directions in
+  order, in `flow.metadata["conformance"]["hijack"] = [[from_client: bool, data: bytes], ...]`
+  (mitmproxy's tnetstring serialisation holds lists, bools and bytes; mitmweb opens the file);
+- the request is redacted (`capture.redact`) before it is written.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from mitmproxy import connection, http, io
 from ..capture.redact import redact
 
 if TYPE_CHECKING:
-    from .session import LiveExchange
+    from .session import LiveExchange, ProxySession
 
 
 class FlowRecorder:
@@ -23,26 +29,45 @@ class FlowRecorder:
         self._file = open(path, "wb")  # noqa: SIM115
         self._writer = io.FlowWriter(self._file)
 
+    def attach(self, session: ProxySession) -> None:
+        """Record every exchange of `session`, with the bytes replay needs."""
+        session.recording = True
+        session.sinks.append(self.exchange)
+
     def exchange(self, ex: LiveExchange, line: dict) -> None:
         if self._file.closed:
             return
         flow = ex.flow.copy() if ex.flow is not None else _flow_from(ex)
         req = flow.request
-        if ex.flow is not None:
-            # Streamed bodies passed through without being kept: record them as absent, not empty,
-            # so an offline check says "not recorded" instead of judging an empty body.
-            if ex.flow.request.stream:
-                req.raw_content = None
-            if ex.flow.response is not None and flow.response is not None and ex.flow.response.stream:
-                flow.response.raw_content = None
+        kept_req, kept_resp, kept_hijack = ex.kept_request, ex.kept_response, ex.kept_hijack
+        ex.kept_request = ex.kept_response = ex.kept_hijack = None  # the bytes go to the file, not memory
+        truncated = False
+        # Streamed bodies are written as kept; if none were kept (the session was not recording),
+        # as absent, not empty, so an offline check says "not recorded" instead of judging an empty body.
+        if ex.flow is None or ex.flow.request.stream:
+            req.raw_content = kept_req.body() if kept_req is not None else None
+            truncated |= kept_req is not None and kept_req.truncated
+        if flow.response is not None and (ex.flow is None or (ex.flow.response is not None
+                                                              and ex.flow.response.stream)):
+            if ex.hijacked and ex.flow is None:
+                flow.response.raw_content = None  # the raw stream is in the metadata
+            else:
+                flow.response.raw_content = kept_resp.body() if kept_resp is not None else None
+                truncated |= kept_resp is not None and kept_resp.truncated
         red = redact(req.path, list(req.headers.items(multi=True)),
                      req.raw_content if req.raw_content else None)
         if red.changed:
             req.headers = http.Headers([(k.encode(), v.encode()) for k, v in red.headers])
             if req.raw_content:
                 req.raw_content = red.body
-        flow.metadata["conformance"] = {"id": line["id"], "findings": line["findings"],
-                                        "hijacked": line["hijacked"], "error": line.get("error")}
+        meta = {"id": line["id"], "findings": line["findings"],
+                "hijacked": line["hijacked"], "error": line.get("error")}
+        if kept_hijack is not None and (ex.hijacked or kept_hijack.chunks):
+            meta["hijack"] = kept_hijack.directed()
+            truncated |= kept_hijack.truncated
+        if truncated:
+            meta["truncated"] = True
+        flow.metadata["conformance"] = meta
         self._writer.add(flow)
         self._file.flush()
 

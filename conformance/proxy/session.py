@@ -26,6 +26,49 @@ logger = logging.getLogger("conformance.proxy")
 
 ExchangeSink = Callable[["LiveExchange", dict], None]
 
+KEEP_CAP = 64 << 20  # with --record: bytes kept per body (and per hijacked stream); the rest is dropped
+
+
+class Kept:
+    """Bytes kept for the recording, up to KEEP_CAP: chunks appended as they pass, joined once."""
+
+    __slots__ = ("chunks", "size", "truncated")
+
+    def __init__(self) -> None:
+        self.chunks: list = []
+        self.size = 0
+        self.truncated = False
+
+    def room(self, data: bytes) -> bytes:
+        """The part of `data` that still fits under the cap (and counts it)."""
+        left = KEEP_CAP - self.size
+        if len(data) > left:
+            self.truncated = True
+            data = data[:left]
+        self.size += len(data)
+        return data
+
+    def add(self, data: bytes) -> None:
+        data = self.room(data)
+        if data:
+            self.chunks.append(data)
+
+    def add_directed(self, from_client: bool, data: bytes) -> None:
+        """Hijacked bytes: runs of one direction are kept together, in the order they passed."""
+        data = self.room(data)
+        if not data:
+            return
+        if self.chunks and self.chunks[-1][0] is from_client:
+            self.chunks[-1][1].append(data)
+        else:
+            self.chunks.append((from_client, [data]))
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def directed(self) -> list[list]:
+        return [[from_client, b"".join(parts)] for from_client, parts in self.chunks]
+
 
 @dataclass
 class SessionStats:
@@ -47,6 +90,7 @@ class ProxySession:
         self.checker = Checker(ignore=frozenset(ignore), limits=limits or Limits())
         self.stats = SessionStats()
         self.sinks: list[ExchangeSink] = list(sinks)
+        self.recording = False  # set by FlowRecorder.attach: exchanges keep their bytes (capped)
         self._ids = itertools.count(1)
         self.begun = 0  # exchanges opened; equals stats.exchanges once all have ended
         self._log: IO[str] | None = None
@@ -105,6 +149,12 @@ class LiveExchange:
         self.error: str | None = None
         self.finished = False
         self.flow = None  # the mitmproxy flow, when mitmproxy carried the exchange (for recording)
+        # with --record: streamed request/response bodies and hijacked bytes, kept for the recorder
+        self.kept_request: Kept | None = None
+        self.kept_response: Kept | None = None
+        self.kept_hijack: Kept | None = None
+        if session.recording:
+            self.kept_request, self.kept_response, self.kept_hijack = Kept(), Kept(), Kept()
         self._response_open = False
         self.check = session.checker.exchange(exchange_id)
         self._checking = True
@@ -123,6 +173,8 @@ class LiveExchange:
 
     def request_body(self, chunk: bytes) -> None:
         self.request_bytes += len(chunk)
+        if self.kept_request is not None:
+            self.kept_request.add(chunk)
         self._call(self.check.request_body, chunk)
 
     def request_end(self, body: bytes | None = None) -> None:
@@ -140,6 +192,8 @@ class LiveExchange:
 
     def response_body(self, chunk: bytes) -> None:
         self.response_bytes += len(chunk)
+        if self.kept_response is not None:
+            self.kept_response.add(chunk)
         self._call(self.check.response_body, chunk)
 
     def response_end(self, complete: bool = True) -> None:
@@ -149,10 +203,14 @@ class LiveExchange:
 
     def hijack_client(self, chunk: bytes) -> None:
         self.request_bytes += len(chunk)
+        if self.kept_hijack is not None:
+            self.kept_hijack.add_directed(True, chunk)
         self._call(self.check.hijack_client, chunk)
 
     def hijack_daemon(self, chunk: bytes) -> None:
         self.response_bytes += len(chunk)
+        if self.kept_hijack is not None:
+            self.kept_hijack.add_directed(False, chunk)
         self._call(self.check.hijack_daemon, chunk)
 
     def hijack_end(self) -> None:

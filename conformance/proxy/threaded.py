@@ -23,7 +23,7 @@ class ProxyThread:
         self.session.sinks.append(lambda ex, line: self.lines.append(line))
         self.recorder = FlowRecorder(record_path) if record_path else None
         if self.recorder is not None:
-            self.session.sinks.append(self.recorder.exchange)
+            self.recorder.attach(self.session)
         self.proxy = EmbeddedProxy(listen, upstream, self.session, self.recorder, fast_chunks=fast_chunks)
         self.url: DaemonURL | None = None
         self._loop = asyncio.new_event_loop()
