@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 
 from .deviations import DEVIATIONS
+from .server import serve_until_signalled
 
 
 def default_listen() -> str:
@@ -54,22 +54,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(daemon, listen: str) -> int:
-    try:
-        url = await daemon.start(listen)
-    except (OSError, ValueError) as exc:
-        print(f"conformance serve: {exc}", file=sys.stderr)
-        return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    shown = url if url.startswith("unix://") else url
-    print(f"DOCKER_HOST={shown}", flush=True)
-    print(f"# export DOCKER_HOST={shown} DOCKER_API_VERSION=1.14"
-          + (f"   (deviations: {', '.join(sorted(daemon.deviations))})" if daemon.deviations else ""),
-          file=sys.stderr, flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await daemon.stop()
-    return 0
+    deviations = f"   (deviations: {', '.join(sorted(daemon.deviations))})" if daemon.deviations else ""
+    return await serve_until_signalled(daemon, listen, "conformance serve",
+                                       lambda url: f"# export DOCKER_HOST={url} DOCKER_API_VERSION=1.14{deviations}")

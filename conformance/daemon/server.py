@@ -12,8 +12,10 @@ import contextlib
 import email.utils
 import http
 import os
+import signal
 import socket
 import stat
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -368,3 +370,25 @@ class HttpServer:
         if self.unix_path:
             with contextlib.suppress(OSError):
                 os.unlink(self.unix_path)
+
+
+async def serve_until_signalled(server, listen: str, prog: str, note: Callable[[str], str] | None = None) -> int:
+    """Start `server` (anything with async start(url) -> url and stop()), print the DOCKER_HOST line,
+    and serve until SIGTERM or SIGINT. Shared by `conformance serve` and `conformance replay serve`."""
+    try:
+        url = await server.start(listen)
+    except (OSError, ValueError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"DOCKER_HOST={url}", flush=True)
+    if note is not None:
+        print(note(url), file=sys.stderr, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+    return 0

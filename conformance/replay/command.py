@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 
 from ..capture import CaptureError, RecordedExchange, load_capture
-from ..daemon.server import ClientGone, Exchange, Hijacked, HttpServer
+from ..daemon.server import ClientGone, Exchange, Hijacked, HttpServer, serve_until_signalled
 from .engine import ReplayBook
 
 _HOP = frozenset({"content-length", "transfer-encoding", "connection", "date", "keep-alive"})
@@ -133,24 +132,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except CaptureError as exc:
         print(f"conformance replay: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(ReplayServer(ReplayBook(exchanges), verbose=args.verbose), args.listen))
+    server = ReplayServer(ReplayBook(exchanges), verbose=args.verbose)
+    note = f"# replaying {len(exchanges)} recorded exchange(s) from the capture"
+    return asyncio.run(serve_until_signalled(server, args.listen, "conformance replay", lambda url: note))
 
 
-async def _serve(server: ReplayServer, listen: str) -> int:
-    try:
-        url = await server.start(listen)
-    except (OSError, ValueError) as exc:
-        print(f"conformance replay: {exc}", file=sys.stderr)
-        return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"DOCKER_HOST={url}", flush=True)
-    print(f"# replaying {len(server.book.exchanges)} recorded exchange(s) from the capture", file=sys.stderr,
-          flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
-    return 0
