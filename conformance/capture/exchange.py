@@ -28,6 +28,10 @@ class RecordedExchange:
     websocket: list[tuple[bool, bool, bytes]] | None = None
     error: str | None = None  # what the capturing tool recorded as the connection's failure
     truncated: bool = False  # the recording kept only the first part of a body or hijacked stream
+    # wall-clock times (seconds since the epoch) when the request began and the exchange ended
+    # (response complete, hijacked stream closed); None where the capture does not say
+    started: float | None = None
+    ended: float | None = None
 
 
 def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding], str | None]:

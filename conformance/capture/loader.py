@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +50,8 @@ def load_mitm_flows(path: Path) -> list[RecordedExchange]:
                     ex = awaiting_tcp.pop(flow.client_conn.id, None)
                     if ex is not None:
                         ex.hijack = [(m.from_client, m.content) for m in flow.messages]
+                        ex.ended = _latest(ex.ended, flow.timestamp_created, *(
+                            m.timestamp for m in flow.messages))
     except FlowReadException as exc:
         raise CaptureError(f"{path}: not a mitmproxy flow file ({exc})") from exc
     return exchanges
@@ -63,8 +66,11 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         request_headers=_decode_headers(req.headers.fields),
         request_body=req.raw_content,
     )
+    ex.started = req.timestamp_start
+    ex.ended = _latest(req.timestamp_end, flow.timestamp_created)
     resp = flow.response
     if resp is not None:
+        ex.ended = _latest(ex.ended, resp.timestamp_start, resp.timestamp_end)
         ex.status = resp.status_code
         ex.reason = resp.reason
         ex.response_headers = _decode_headers(resp.headers.fields)
@@ -74,6 +80,7 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         ex.response_complete = False
     if flow.websocket is not None:
         ex.websocket = [(m.from_client, m.is_text, m.content) for m in flow.websocket.messages]
+        ex.ended = _latest(ex.ended, flow.websocket.timestamp_end, *(m.timestamp for m in flow.websocket.messages))
     meta = flow.metadata.get("conformance")
     if isinstance(meta, dict):
         # `conformance proxy --record`: raw hijacked bytes in order (a TCP flow, if any, replaces them)
@@ -86,6 +93,11 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
     return ex
 
 
+def _latest(*stamps: float | None) -> float | None:
+    known = [t for t in stamps if t]
+    return max(known) if known else None
+
+
 def _har_body(obj: dict | None) -> bytes | None:
     if not obj or "text" not in obj:
         return None
@@ -93,6 +105,15 @@ def _har_body(obj: dict | None) -> bytes | None:
     if obj.get("encoding") == "base64":
         return base64.b64decode(text)
     return text.encode("utf-8", "surrogateescape")
+
+
+def _har_time(text) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def load_har(path: Path) -> list[RecordedExchange]:
@@ -121,6 +142,9 @@ def load_har(path: Path) -> list[RecordedExchange]:
             ex.response_body = _har_body(resp.get("content"))
             if ex.response_body is None and resp.get("content", {}).get("size", 0) == 0:
                 ex.response_body = b""
+        ex.started = _har_time(entry.get("startedDateTime"))
+        if ex.started is not None and isinstance(entry.get("time"), (int, float)) and entry["time"] >= 0:
+            ex.ended = ex.started + entry["time"] / 1000
         hijack = entry.get("_hijack")  # our export's custom field: raw attach bytes in order
         if isinstance(hijack, list):
             ex.hijack = [(h.get("direction") == "client", base64.b64decode(h.get("data", ""))) for h in hijack

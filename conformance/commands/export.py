@@ -9,8 +9,9 @@ What goes where:
 - A hijacked attach stream goes into the custom entry field `_hijack`: a list of
   `{"direction": "client"|"daemon", "encoding": "base64", "data": ...}` in the order the chunks passed.
   Websocket messages go into `_webSocketMessages` as Chrome's DevTools exports them.
-- Captures hold no wall-clock timings per exchange in the loaded form, so every entry carries the capture
-  file's modification time as `startedDateTime` and zero timings. The URL's host is `--base-url`.
+- `startedDateTime` and `time` come from the capture's own timestamps (request start, exchange end);
+  an exchange without them carries the capture file's modification time and `time` 0. The URL's host
+  is `--base-url`.
 """
 
 from __future__ import annotations
@@ -97,9 +98,14 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
         "headersSize": -1,
         "bodySize": content["size"],
     }
+    elapsed = 0.0
+    if ex.started:
+        started = datetime.fromtimestamp(ex.started, UTC).isoformat()
+        if ex.ended and ex.ended >= ex.started:
+            elapsed = round((ex.ended - ex.started) * 1000, 3)
     entry: dict[str, Any] = {
         "startedDateTime": started,
-        "time": 0,
+        "time": elapsed,
         "request": request,
         "response": response,
         "cache": {},
