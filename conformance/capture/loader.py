@@ -77,6 +77,7 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         ex.response_body = resp.raw_content
     if flow.error is not None:
         ex.error = flow.error.msg
+        ex.ended = _latest(ex.ended, flow.error.timestamp)  # a stream the client closed ends here
         ex.response_complete = False
     if flow.websocket is not None:
         ex.websocket = [(m.from_client, m.is_text, m.content) for m in flow.websocket.messages]

@@ -1,4 +1,4 @@
-"""Replay: a fake daemon answering from a capture (`conformance replay serve`)."""
+"""Replay: a fake daemon answering from a capture (`replay serve`); re-sending one to a daemon (`replay send`)."""
 
 from .engine import Match, ReplayBook
 

@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "capture formats as loaded keep no per-chunk timing)")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request and its match to stderr")
     s.set_defaults(func=run_serve)
+    from .sendcmd import register as register_send
+    register_send(rsub)
 
 
 class ReplayServer:

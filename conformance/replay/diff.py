@@ -1,0 +1,361 @@
+"""How a new daemon's answer differs from the recorded one: `compare(recorded, now)`.
+
+Values that change from run to run (ids, names, times, sizes, counts) are not compared; what a client
+relies on is:
+- **status** code, and whether an answer came at all (transport);
+- **headers that matter**: the media type of `Content-Type` (parameters are a minor difference),
+  `Api-Version`, and whether `Server`, `Ostype`, `Docker-Experimental`, `X-Content-Type-Options` and
+  `Job-Name` are present;
+- **framing**: 101 upgrade, 200-style hijack, chunked, sized, until close, or no body;
+- **the body**, by kind, decided from the bytes themselves:
+  - one JSON document: its *shape* - object keys, value types (`null`, `bool`, `number`, `string`,
+    `list`, `object`; a list's element shape merges all its elements) and the form of ids (64 hex digits
+    or `sha256:`-prefixed);
+  - a JSON stream (pull, import, events...): the merged shape of its messages, in-band errors, and for
+    `/events` the statuses seen;
+  - a multiplexed stream (attach, logs): framing kept or lost, and each stream's bytes (stdout of the same
+    command should be the same);
+  - a tar: member names missing or added;
+  - text (error messages) and other bytes: equal or not.
+
+Each difference is `major` when a client written against the recording could break on it (status,
+type changes, keys gone, framing, stream bytes, media type); added keys, text wording, counts and
+header presence are minor.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..capture import RecordedExchange
+from ..frames import FrameDecoder
+from .send import RAW_STREAM, _json_values
+
+MAX_DIFFERENCES = 40  # per exchange; the rest are counted
+_SHA_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
+PRESENCE_HEADERS = ("server", "ostype", "docker-experimental", "x-content-type-options", "job-name")
+STREAM_NAMES = {0: "stdin", 1: "stdout", 2: "stderr"}
+
+
+@dataclass
+class Difference:
+    kind: str  # status | transport | header | framing | body | json | stream | frames | tar | text
+    where: str  # a JSON path ($.State.Status), a header name, a stream name...
+    recorded: str
+    now: str
+    major: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        mark = "!" if self.major else "~"
+        return f"{mark} {self.kind} {self.where}: recorded {self.recorded}, now {self.now}"
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def framing(ex: RecordedExchange) -> str:
+    if ex.status == 101:
+        return "upgrade (101)"
+    ctype = _header(ex.response_headers, "content-type") or ""
+    if ex.hijack is not None or ctype.startswith(RAW_STREAM):
+        return "hijacked (raw stream)"
+    if ex.status in (204, 304) or (ex.status is not None and ex.status < 200) or ex.method == "HEAD":
+        return "no body"
+    te = _header(ex.response_headers, "transfer-encoding")
+    if te and "chunked" in te.lower():
+        return "chunked"
+    if _header(ex.response_headers, "content-length") is not None:
+        return "sized"
+    return "until close"
+
+
+def compare(recorded: RecordedExchange, now: RecordedExchange) -> list[Difference]:
+    out: list[Difference] = []
+    if now.status is None:
+        out.append(Difference("transport", "answer", _status_text(recorded), now.error or "no answer", True))
+        return out
+    if recorded.status is None:
+        out.append(Difference("transport", "answer", recorded.error or "no answer", _status_text(now), False))
+        return out
+    if recorded.status != now.status:
+        out.append(Difference("status", "status", str(recorded.status), str(now.status), True))
+    if recorded.response_complete and not now.response_complete and not (now.error or "").startswith("cut:"):
+        out.append(Difference("transport", "answer", "complete", now.error or "incomplete", True))
+    out += _headers(recorded, now)
+    a, b = framing(recorded), framing(now)
+    if a != b:
+        major = ("hijacked" in a or "upgrade" in a) != ("hijacked" in b or "upgrade" in b) or "no body" in (a, b)
+        out.append(Difference("framing", "framing", a, b, major))
+    out += _bodies(recorded, now)
+    if len(out) > MAX_DIFFERENCES:
+        rest = len(out) - MAX_DIFFERENCES
+        out = out[:MAX_DIFFERENCES] + [Difference("more", "...", "", f"{rest} more difference(s)", False)]
+    return out
+
+
+def _status_text(ex: RecordedExchange) -> str:
+    return str(ex.status) if ex.status is not None else (ex.error or "no answer")
+
+
+def _headers(recorded: RecordedExchange, now: RecordedExchange) -> list[Difference]:
+    out = []
+    a = _header(recorded.response_headers, "content-type")
+    b = _header(now.response_headers, "content-type")
+    if a != b:
+        media_a = (a or "").split(";")[0].strip().lower()
+        media_b = (b or "").split(";")[0].strip().lower()
+        out.append(Difference("header", "Content-Type", a or "(none)", b or "(none)", media_a != media_b))
+    a, b = _header(recorded.response_headers, "api-version"), _header(now.response_headers, "api-version")
+    if a != b:
+        out.append(Difference("header", "Api-Version", a or "(none)", b or "(none)", False))
+    for name in PRESENCE_HEADERS:
+        a, b = _header(recorded.response_headers, name), _header(now.response_headers, name)
+        if (a is None) != (b is None):
+            out.append(Difference("header", _title(name), "present" if a is not None else "absent",
+                                  "present" if b is not None else "absent", False))
+    return out
+
+
+def _title(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+# -- bodies -------------------------------------------------------------------------------------------
+def daemon_bytes(ex: RecordedExchange) -> bytes:
+    """Everything the daemon sent after the head (body, or the daemon's side of a hijacked stream)."""
+    body = ex.response_body or b""
+    if ex.hijack:
+        body += b"".join(data for from_client, data in ex.hijack if not from_client)
+    return body
+
+
+def body_kind(ex: RecordedExchange) -> tuple[str, Any]:
+    """('empty'|'json'|'jsonstream'|'frames'|'tar'|'text'|'bytes'|'unrecorded', parsed value)."""
+    if ex.response_body is None and not ex.hijack:
+        return "unrecorded", None
+    data = daemon_bytes(ex)
+    if not data:
+        return "empty", None
+    values = _json_values(data)
+    if values is not None:
+        return ("json", values[0]) if len(values) == 1 else ("jsonstream", values)
+    hijacked = framing(ex).startswith(("hijacked", "upgrade")) or "/logs" in ex.target
+    if hijacked:
+        streams = _frames(data)
+        if streams is not None:
+            return "frames", streams
+    names = _tar_names(data)
+    if names is not None:
+        return "tar", names
+    try:
+        return "text", data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "bytes", data
+
+
+def _frames(data: bytes) -> dict[int, bytes] | None:
+    """Per-stream bytes of a well-formed multiplexed stream; None if it is not one."""
+    decoder = FrameDecoder(max_payload=len(data) + 1)
+    streams: dict[int, list[bytes]] = {}
+    for frame in decoder.feed(data):
+        streams.setdefault(frame.stream, []).append(bytes(frame.payload))
+    decoder.finish()
+    if decoder.take_findings() or decoder.buffered or not streams or set(streams) - {0, 1, 2}:
+        return None
+    return {k: b"".join(v) for k, v in streams.items()}
+
+
+def _tar_names(data: bytes) -> list[str] | None:
+    if len(data) < 512:
+        return None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            return [m.name for m in tar.getmembers()]
+    except (tarfile.TarError, EOFError, OSError):
+        return None
+
+
+def _bodies(recorded: RecordedExchange, now: RecordedExchange) -> list[Difference]:
+    kind_a, a = body_kind(recorded)
+    kind_b, b = body_kind(now)
+    if kind_a == "unrecorded":
+        return []
+    if now.truncated or recorded.truncated:
+        return [Difference("body", "body", "truncated" if recorded.truncated else "kept",
+                           "truncated" if now.truncated else "kept", False)] if recorded.truncated != now.truncated \
+            else []
+    if kind_a != kind_b:
+        return [Difference("body", "body", _describe(kind_a, a), _describe(kind_b, b), True)]
+    if kind_a == "json":
+        return json_differences(shape(a), shape(b))
+    if kind_a == "jsonstream":
+        return _stream_differences(recorded, a, b)
+    if kind_a == "frames":
+        return _frame_differences(a, b)
+    if kind_a == "tar":
+        return _tar_differences(a, b)
+    if kind_a in ("text", "bytes") and a != b:
+        return [Difference(kind_a, "body", _excerpt(a), _excerpt(b), kind_a == "bytes")]
+    return []
+
+
+def _describe(kind: str, value: Any) -> str:
+    if kind == "json":
+        return f"JSON {_type(value)}"
+    if kind == "jsonstream":
+        return f"JSON stream ({len(value)} messages)"
+    if kind == "frames":
+        return "multiplexed stream"
+    if kind == "tar":
+        return f"tar ({len(value)} members)"
+    if kind in ("text", "bytes"):
+        return f"{kind} {_excerpt(value)}"
+    return kind
+
+
+def _excerpt(value: str | bytes, n: int = 120) -> str:
+    if isinstance(value, bytes):
+        return repr(value[:n]) + ("..." if len(value) > n else "")
+    text = value.strip()
+    return repr(text if len(text) <= n else text[:n] + "...")
+
+
+# -- JSON shapes -----------------------------------------------------------------------------------------
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        if _SHA_ID.match(value):
+            return "string (sha256: id)"
+        if _HEX_ID.match(value):
+            return "string (hex id)"
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+def shape(value: Any) -> Any:
+    """The shape of a JSON value: a type name, {key: shape} for objects, [element shape] for lists."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        merged = None
+        for item in value:
+            merged = _merge(merged, shape(item))
+        return [merged]
+    return _type(value)
+
+
+def _merge(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = _merge(out.get(k), v)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        return [_merge(a[0], b[0]) if a[0] is not None else b[0]]
+    if a == b:
+        return a
+    names = set(_names(a)) | set(_names(b))
+    return " | ".join(sorted(names))
+
+
+def _names(s: Any) -> list[str]:
+    if isinstance(s, dict):
+        return ["object"]
+    if isinstance(s, list):
+        return ["list"]
+    return [part.strip() for part in str(s).split(" | ")]
+
+
+def _shape_name(s: Any) -> str:
+    return " | ".join(_names(s))
+
+
+def json_differences(a: Any, b: Any, path: str = "$") -> list[Difference]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in a:
+            where = f"{path}.{key}"
+            if key not in b:
+                out.append(Difference("json", where, f"key ({_shape_name(a[key])})", "missing", True))
+            else:
+                out += json_differences(a[key], b[key], where)
+        for key in b:
+            if key not in a:
+                out.append(Difference("json", f"{path}.{key}", "absent", f"new key ({_shape_name(b[key])})", False))
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if a[0] is None or b[0] is None:  # an empty list says nothing about its elements
+            return []
+        return json_differences(a[0], b[0], path + "[]")
+    if _shape_name(a) != _shape_name(b):
+        # a value seen as `null` in some elements and as X in others is not a change of type
+        if isinstance(a, str) and isinstance(b, str) and set(_names(b)) <= set(_names(a)):
+            return []
+        return [Difference("json", path, _shape_name(a), _shape_name(b), True)]
+    return []
+
+
+def _stream_differences(ex: RecordedExchange, a: list, b: list) -> list[Difference]:
+    out = []
+    if len(a) != len(b):
+        out.append(Difference("stream", "messages", str(len(a)), str(len(b)), False))
+    merged_a = merged_b = None
+    for value in a:
+        merged_a = _merge(merged_a, shape(value))
+    for value in b:
+        merged_b = _merge(merged_b, shape(value))
+    out += json_differences(merged_a, merged_b, "$[]")
+    errors_a = [m.get("error") for m in a if isinstance(m, dict) and m.get("error")]
+    errors_b = [m.get("error") for m in b if isinstance(m, dict) and m.get("error")]
+    if bool(errors_a) != bool(errors_b):
+        out.append(Difference("stream", "in-band error", _excerpt(str(errors_a[0])) if errors_a else "none",
+                              _excerpt(str(errors_b[0])) if errors_b else "none", True))
+    if "/events" in ex.target.split("?")[0]:
+        seen_a = {m.get("status") for m in a if isinstance(m, dict) and isinstance(m.get("status"), str)}
+        seen_b = {m.get("status") for m in b if isinstance(m, dict) and isinstance(m.get("status"), str)}
+        if seen_a - seen_b:
+            out.append(Difference("stream", "event statuses", ", ".join(sorted(seen_a)),
+                                  ", ".join(sorted(seen_b)) or "none", True))
+    return out
+
+
+def _frame_differences(a: dict[int, bytes], b: dict[int, bytes]) -> list[Difference]:
+    out = []
+    for stream in sorted(set(a) | set(b)):
+        x, y = a.get(stream, b""), b.get(stream, b"")
+        if x != y:
+            name = STREAM_NAMES.get(stream, str(stream))
+            out.append(Difference("frames", name, f"{len(x)} bytes {_excerpt(x, 60)}",
+                                  f"{len(y)} bytes {_excerpt(y, 60)}", True))
+    return out
+
+
+def _tar_differences(a: list[str], b: list[str]) -> list[Difference]:
+    out = []
+    gone = sorted(set(a) - set(b))
+    new = sorted(set(b) - set(a))
+    if gone:
+        out.append(Difference("tar", "members", ", ".join(gone[:10]) + (" ..." if len(gone) > 10 else ""),
+                              "missing", True))
+    if new:
+        out.append(Difference("tar", "members", "absent", ", ".join(new[:10]) + (" ..." if len(new) > 10 else ""),
+                              False))
+    return out
