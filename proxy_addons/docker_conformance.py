@@ -164,8 +164,10 @@ class DockerConformance:
         if ex is None or ws is None or not ws.messages:
             return
         for msg in ws.messages:
-            ex.websocket_message(msg.from_client, msg.is_text, msg.content)
-        ws.messages.clear()  # the layer keeps its own reference; we must not keep a growing list
+            ex.websocket_message(msg.from_client, msg.is_text, msg.content, msg)
+        # The layer keeps its own reference; we must not keep a growing list. With --record the
+        # exchange keeps the messages (capped) and the recorder puts them back on the flow it writes.
+        ws.messages.clear()
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         ex = self._live.get(flow.id)

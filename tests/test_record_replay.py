@@ -39,8 +39,8 @@ DOCKER = shutil.which("docker")
 class Replaying:
     """`conformance replay serve` (in process) on its own loop, on a Unix socket."""
 
-    def __init__(self, capture: Path, sock: str):
-        self.server = ReplayServer(ReplayBook(load_capture(capture)))
+    def __init__(self, capture: Path, sock: str, fast: bool = False):
+        self.server = ReplayServer(ReplayBook(load_capture(capture)), fast=fast)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()

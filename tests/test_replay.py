@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conformance.capture import load_capture
-from conformance.replay import ReplayBook
+from conformance.replay import MatchRuleError, MatchRules, ReplayBook
 from conformance.replay.command import ReplayServer
 from tests.checker_support import ID
 from tests.test_capture import _flow, session_flows, write_flows
@@ -149,3 +149,59 @@ def test_cli_serves_until_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     assert not os.path.exists(sock)
+
+
+def test_match_rules_parse_and_refuse_nonsense():
+    rules = MatchRules.parse(["ignore-query=tail", "ignore-query=/v1.14/containers/*/logs:timestamps,follow",
+                              "version=exact", "body=json", "repeat=cycle"])
+    assert rules.ignore_query == [("*", frozenset({"tail"})),
+                                  ("/containers/*/logs", frozenset({"timestamps", "follow"}))]
+    assert rules.exact_version and rules.body and rules.repeat == "cycle"
+    assert rules.ignored("/containers/abc/logs") == {"tail", "timestamps", "follow"}
+    assert rules.ignored("/containers/abc/def/logs") == {"tail"}  # `*` stays within one segment
+    assert rules.ignored("/events") == {"tail", "since", "until"}
+    for bad, says in (("tail", "expected NAME=VALUE"), ("repeat=always", "repeat is one of last, cycle, none"),
+                      ("ignore-query=/events", "expected ignore-query=/PATH:NAME"),
+                      ("order=strict", "unknown rule 'order'")):
+        with pytest.raises(MatchRuleError, match=says):
+            MatchRules.parse([bad])
+
+
+def test_match_rules_change_matching(tmp_path):
+    ex = load_capture(write_flows(tmp_path / "r.mitm", [
+        _flow("GET", "/v1.14/containers/cap/logs?stdout=1&tail=5", 200, b"five", resp_headers=JS),
+        _flow("POST", "/v1.14/containers/create", 201, json.dumps({"Id": ID}).encode(),
+              req_body=json.dumps({"Image": "busybox", "Cmd": ["true"]}).encode(), resp_headers=JS, req_headers=JS),
+        _flow("POST", "/v1.14/containers/create", 201, json.dumps({"Id": ID[::-1]}).encode(),
+              req_body=json.dumps({"Image": "busybox", "Cmd": ["false"]}).encode(), resp_headers=JS, req_headers=JS),
+        _flow("GET", "/v1.14/_ping", 200, b"OK"),
+    ]))
+    plain = ReplayBook(ex)
+    assert plain.match("GET", "/v1.14/containers/cap/logs?stdout=1&tail=9").exchange is None
+    assert plain.match("POST", "/v1.14/containers/create", b'{"Cmd":["false"],"Image":"busybox"}').exchange is ex[1]
+
+    book = ReplayBook(ex, rules=MatchRules.parse(["ignore-query=/containers/*/logs:tail", "body=json",
+                                                  "repeat=none", "version=exact"]))
+    assert book.match("GET", "/v1.14/containers/cap/logs?stdout=1&tail=9").exchange is ex[0]
+    # body=json: the same JSON value (other key order) picks its own recording, whatever the order sent
+    assert book.match("POST", "/v1.14/containers/create", b'{"Cmd":["false"],"Image":"busybox"}').exchange is ex[2]
+    assert book.match("POST", "/v1.14/containers/create", b'{"Image":"busybox","Cmd":["true"]}').exchange is ex[1]
+    assert book.match("POST", "/v1.14/containers/create", b'{"Image":"busybox","Cmd":["ls"]}').exchange is None
+    assert book.match("GET", "/_ping").exchange is None  # version=exact
+    assert book.match("GET", "/v1.14/_ping").exchange is ex[3]
+    spent = book.match("GET", "/v1.14/_ping")  # repeat=none
+    assert spent.exchange is None and spent.exhausted
+    assert "every recorded answer to GET /v1.14/_ping has been given" in spent.miss_text("GET", "/v1.14/_ping")
+
+    cycling = ReplayBook([ex[1], ex[2]], rules=MatchRules.parse(["repeat=cycle"]))
+    got = [cycling.match("POST", "/v1.14/containers/create").exchange for _ in range(4)]
+    assert got == [ex[1], ex[2], ex[1], ex[2]]
+
+
+def test_cli_refuses_a_bad_match_rule(tmp_path):
+    capture = write_flows(tmp_path / "s.mitm", session_flows())
+    proc = subprocess.run([sys.executable, "-m", "conformance", "replay", "serve", str(capture), "--listen",
+                           f"unix:///tmp/replay-bad-{os.getpid()}.sock", "--match", "repeat=sometimes"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "repeat is one of last, cycle, none" in proc.stderr

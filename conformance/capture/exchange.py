@@ -32,6 +32,14 @@ class RecordedExchange:
     # (response complete, hijacked stream closed); None where the capture does not say
     started: float | None = None
     ended: float | None = None
+    # Pacing, for replay: seconds after the response head when each piece passed. None where the
+    # capture does not say (HAR, plain mitmdump flows; a replay then sends at once).
+    # (offset, nbytes) pieces of response_body, in order, summing to its length (`proxy --record`)
+    response_timing: list[tuple[float, int]] | None = None
+    # one list of (offset, nbytes) pieces per entry of `hijack`, each summing to that entry's length
+    hijack_timing: list[list[tuple[float, int]]] | None = None
+    # one offset per entry of `websocket` (from mitmproxy's own per-message timestamps)
+    websocket_timing: list[float] | None = None
 
 
 def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding], str | None]:

@@ -50,6 +50,7 @@ def load_mitm_flows(path: Path) -> list[RecordedExchange]:
                     ex = awaiting_tcp.pop(flow.client_conn.id, None)
                     if ex is not None:
                         ex.hijack = [(m.from_client, m.content) for m in flow.messages]
+                        ex.hijack_timing = None  # the metadata's pacing was for the bytes replaced
                         ex.ended = _latest(ex.ended, flow.timestamp_created, *(
                             m.timestamp for m in flow.messages))
     except FlowReadException as exc:
@@ -80,8 +81,12 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         ex.ended = _latest(ex.ended, flow.error.timestamp)  # a stream the client closed ends here
         ex.response_complete = False
     if flow.websocket is not None:
-        ex.websocket = [(m.from_client, m.is_text, m.content) for m in flow.websocket.messages]
-        ex.ended = _latest(ex.ended, flow.websocket.timestamp_end, *(m.timestamp for m in flow.websocket.messages))
+        messages = flow.websocket.messages
+        ex.websocket = [(m.from_client, m.is_text, m.content) for m in messages]
+        ex.ended = _latest(ex.ended, flow.websocket.timestamp_end, *(m.timestamp for m in messages))
+        head = resp.timestamp_start if resp is not None else None
+        if head and messages and all(m.timestamp for m in messages):
+            ex.websocket_timing = [max(0.0, m.timestamp - head) for m in messages]
     meta = flow.metadata.get("conformance")
     if isinstance(meta, dict):
         # `conformance proxy --record`: raw hijacked bytes in order (a TCP flow, if any, replaces them)
@@ -91,7 +96,28 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
                          if isinstance(item, (list, tuple)) and len(item) == 2
                          and isinstance(item[1], (bytes, bytearray))]
         ex.truncated = bool(meta.get("truncated"))
+        timing = meta.get("timing")
+        if isinstance(timing, dict):
+            ex.response_timing = _pieces(timing.get("response"), len(ex.response_body or b""))
+            runs = timing.get("hijack")
+            if ex.hijack and isinstance(runs, list) and len(runs) == len(ex.hijack):
+                paced = [_pieces(run, len(data)) for run, (_, data) in zip(runs, ex.hijack, strict=True)]
+                if all(p is not None for p in paced):
+                    ex.hijack_timing = paced  # type: ignore[assignment]
     return ex
+
+
+def _pieces(marks, total: int) -> list[tuple[float, int]] | None:
+    """Recorded `[[offset, nbytes], ...]` as (offset, nbytes) pairs, or None unless they cover `total` bytes."""
+    if not isinstance(marks, list) or not marks:
+        return None
+    out = []
+    for mark in marks:
+        if not (isinstance(mark, (list, tuple)) and len(mark) == 2 and isinstance(mark[0], (int, float))
+                and isinstance(mark[1], int) and mark[1] > 0):
+            return None
+        out.append((max(0.0, float(mark[0])), mark[1]))
+    return out if sum(n for _, n in out) == total else None
 
 
 def _latest(*stamps: float | None) -> float | None:

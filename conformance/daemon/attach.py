@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
-
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
 
 from .app import Call, route
 from .containers import Container
 from .server import ClientGone, Hijacked
+from .websocket import WebSocketServer
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 COPY_BUFFER = 32 * 1024  # io.Copy's buffer: a larger write arrives as several frames
@@ -133,25 +130,6 @@ async def attach(call: Call) -> None:
 # --- websocket -----------------------------------------------------------------------------------------
 
 
-def _server_frame(opcode: int, payload: bytes) -> bytes:
-    """An unmasked server frame with FIN set."""
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, n)
-    elif n < 1 << 16:
-        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
-    return head + payload
-
-
-def _handshake_bytes(call: Call) -> bytes:
-    request = call.request
-    lines = [f"{request.method} {request.target} HTTP/1.1"]
-    lines += [f"{k}: {v}" for k, v in request.headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
 @route("containers.attach-ws")
 async def attach_ws(call: Call) -> None:
     container = call.state.container(call.var("id"))
@@ -169,46 +147,19 @@ async def _websocket_session(call: Call, container: Container, conn: Hijacked) -
         # go.net/websocket's default handshake refused a request without Origin ("null origin").
         await conn.write(b"HTTP/1.1 403 Forbidden\r\n\r\n")
         return
-    ws = WSConnection(ConnectionType.SERVER)
-    try:
-        ws.receive_data(_handshake_bytes(call))
-        events = list(ws.events())
-    except Exception:
-        await conn.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    ws = WebSocketServer(conn)
+    if not await ws.accept(call.request):
         return
-    if not any(isinstance(e, Request) for e in events):
-        await conn.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-        return
-    await conn.write(ws.send(AcceptConnection()))
-    opcode = 0x2 if call.deviant("websocket-binary") else 0x1
-    pending: list[bytes] = []
-    closed = False
+    text = not call.deviant("websocket-binary")
 
     async def send(stream: int, data: bytes) -> None:
-        await conn.write(_server_frame(opcode, data))
+        await ws.send(data, text)
 
     async def read_stdin() -> bytes:
-        nonlocal closed
-        while not pending:
-            if closed:
-                return b""
-            data = await conn.read()
-            if not data:
-                closed = True
-                return b""
-            ws.receive_data(data)
-            for event in ws.events():
-                if isinstance(event, (TextMessage, BytesMessage)):
-                    payload = event.data.encode() if isinstance(event.data, str) else bytes(event.data)
-                    if payload:
-                        pending.append(payload)
-                elif isinstance(event, CloseConnection):
-                    closed = True
-                    with contextlib.suppress(Exception):
-                        await conn.write(ws.send(event.response()))
-        return pending.pop(0)
+        while (message := await ws.receive()) is not None:
+            if message[1]:
+                return message[1]
+        return b""
 
     await AttachSession(call, container, send).run(read_stdin)
-    if not closed:
-        with contextlib.suppress(Exception):
-            await conn.write(_server_frame(0x8, struct.pack("!H", 1000)))
+    await ws.close()

@@ -23,6 +23,9 @@ def register(subparsers) -> None:
                         "unix:///var/run/docker.sock)")
     p.add_argument("--log", metavar="FILE.jsonl", help="append one JSON line per exchange")
     p.add_argument("--record", metavar="FILE", help="write every exchange as mitmproxy flows (redacted)")
+    p.add_argument("--no-redact", action="store_true",
+                   help="with --record: keep registry credentials (X-Registry-Auth, X-Registry-Config, /auth "
+                        "passwords) in the recording; the log and console stay redacted (prints a warning)")
     p.add_argument("--ignore", action="append", default=[], metavar="RULE",
                    help="a rule id (or glob) not to report; repeatable")
     p.add_argument("--allow-remote", action="store_true",
@@ -37,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
         upstream = parse_daemon_url(args.upstream or default_upstream())
     except DaemonURLError as exc:
         print(f"conformance proxy: {exc}", file=sys.stderr)
+        return 2
+    if args.no_redact and not args.record:
+        print("conformance proxy: --no-redact only applies to --record (the log and console are always "
+              "redacted)", file=sys.stderr)
         return 2
     if not listen.is_loopback and not args.allow_remote:
         print(f"conformance proxy: refusing to listen on {listen}: anyone who reaches it controls the "
@@ -55,7 +62,11 @@ async def _serve(args, listen, upstream) -> int:
     console = ConsoleReport(show_findings=not args.quiet)
     if not args.quiet:
         session.sinks.append(console.exchange)
-    recorder = FlowRecorder(args.record) if args.record else None
+    if args.no_redact:
+        print(f"conformance proxy: WARNING: --no-redact: registry credentials (X-Registry-Auth, "
+              f"X-Registry-Config, /auth passwords) are written in clear to {args.record} (created mode 0600); "
+              "treat that file as a secret. The log and console stay redacted.", file=sys.stderr, flush=True)
+    recorder = FlowRecorder(args.record, redact=not args.no_redact) if args.record else None
     if recorder is not None:
         recorder.attach(session)
     proxy = EmbeddedProxy(listen, upstream, session, recorder)

@@ -27,17 +27,29 @@ logger = logging.getLogger("conformance.proxy")
 ExchangeSink = Callable[["LiveExchange", dict], None]
 
 KEEP_CAP = 64 << 20  # with --record: bytes kept per body (and per hijacked stream); the rest is dropped
+COALESCE = 0.005  # seconds: chunks passing within this of a timing mark's start join that mark
+TIMING_CAP = 4096  # marks per body or hijacked stream (beyond one per direction run); later bytes join the last
 
 
 class Kept:
-    """Bytes kept for the recording, up to KEEP_CAP: chunks appended as they pass, joined once."""
+    """Bytes kept for the recording, up to KEEP_CAP: chunks appended as they pass, joined once.
 
-    __slots__ = ("chunks", "size", "truncated")
+    A timed Kept (response bodies, hijacked streams) also notes when the bytes passed, for paced
+    replay: `marks` holds `[offset, nbytes]` (seconds after `origin`, the response head), chunks
+    within COALESCE of a mark's start joining it, at most TIMING_CAP marks; for hijacked bytes,
+    one list of marks per direction run.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("chunks", "size", "truncated", "timed", "origin", "marks", "_marked")
+
+    def __init__(self, timed: bool = False) -> None:
         self.chunks: list = []
         self.size = 0
         self.truncated = False
+        self.timed = timed
+        self.origin: float | None = None  # perf_counter() at the response head; bytes before it are at 0
+        self.marks: list = []
+        self._marked = 0
 
     def room(self, data: bytes) -> bytes:
         """The part of `data` that still fits under the cap (and counts it)."""
@@ -48,10 +60,23 @@ class Kept:
         self.size += len(data)
         return data
 
+    def _offset(self) -> float:
+        return 0.0 if self.origin is None else time.perf_counter() - self.origin
+
+    def _mark(self, marks: list, n: int, new_run: bool = False) -> None:
+        at = self._offset()
+        if marks and not new_run and (self._marked >= TIMING_CAP or at - marks[-1][0] < COALESCE):
+            marks[-1][1] += n
+        else:
+            marks.append([at, n])
+            self._marked += 1
+
     def add(self, data: bytes) -> None:
         data = self.room(data)
         if data:
             self.chunks.append(data)
+            if self.timed:
+                self._mark(self.marks, len(data))
 
     def add_directed(self, from_client: bool, data: bytes) -> None:
         """Hijacked bytes: runs of one direction are kept together, in the order they passed."""
@@ -60,14 +85,39 @@ class Kept:
             return
         if self.chunks and self.chunks[-1][0] is from_client:
             self.chunks[-1][1].append(data)
+            if self.timed:
+                self._mark(self.marks[-1], len(data))
         else:
             self.chunks.append((from_client, [data]))
+            if self.timed:
+                self.marks.append([])
+                self._mark(self.marks[-1], len(data), new_run=True)
+
+    def add_message(self, message: object, size: int) -> None:
+        """A whole websocket message (kept as given); once one does not fit, it and all later are dropped."""
+        if self.truncated or size > KEEP_CAP - self.size:
+            self.truncated = True
+            return
+        self.size += size
+        self.chunks.append(message)
 
     def body(self) -> bytes:
         return b"".join(self.chunks)
 
     def directed(self) -> list[list]:
         return [[from_client, b"".join(parts)] for from_client, parts in self.chunks]
+
+    def body_timing(self) -> list[list]:
+        """The marks of `add`ed bytes, offsets rounded to 0.1 ms (as the recording stores them)."""
+        return _rounded(self.marks)
+
+    def run_timing(self) -> list[list[list]]:
+        """The marks of each run of `add_directed` bytes, parallel to `directed()`."""
+        return [_rounded(run) for run in self.marks]
+
+
+def _rounded(marks: list) -> list[list]:
+    return [[round(at, 4), n] for at, n in marks]
 
 
 @dataclass
@@ -153,8 +203,10 @@ class LiveExchange:
         self.kept_request: Kept | None = None
         self.kept_response: Kept | None = None
         self.kept_hijack: Kept | None = None
+        self.kept_websocket: Kept | None = None  # the mitmproxy websocket messages themselves
         if session.recording:
-            self.kept_request, self.kept_response, self.kept_hijack = Kept(), Kept(), Kept()
+            self.kept_request, self.kept_response = Kept(), Kept(timed=True)
+            self.kept_hijack, self.kept_websocket = Kept(timed=True), Kept()
         self._response_open = False
         self.check = session.checker.exchange(exchange_id)
         self._checking = True
@@ -186,6 +238,10 @@ class LiveExchange:
     def response_head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
         self.status, self.reason, self.response_headers = status, reason, headers
         self._response_open = True
+        head_seen = time.perf_counter()  # recorded pacing counts from here
+        for kept in (self.kept_response, self.kept_hijack):
+            if kept is not None:
+                kept.origin = head_seen
         self._call(self.check.response_head, status, reason, headers)
         if getattr(self.check, "hijacked", False):
             self.hijacked = True
@@ -218,7 +274,11 @@ class LiveExchange:
             self._response_open = False
             self._call(self.check.hijack_end)
 
-    def websocket_message(self, from_client: bool, text: bool, payload: bytes) -> None:
+    def websocket_message(self, from_client: bool, text: bool, payload: bytes, message: object = None) -> None:
+        """`message`: the carrier's own message object (mitmproxy's, with its timestamp), kept as is
+        for the recording."""
+        if self.kept_websocket is not None and message is not None:
+            self.kept_websocket.add_message(message, len(payload))
         if from_client:
             self.request_bytes += len(payload)
         else:

@@ -15,13 +15,14 @@ class ProxyThread:
     """`with ProxyThread(listen, upstream) as p:` ... `p.url`, `p.session`; stops on exit."""
 
     def __init__(self, listen: DaemonURL, upstream: DaemonURL, ignore: Iterable[str] = (),
-                 log_path: str | None = None, record_path: str | None = None, fast_chunks: bool = True):
+                 log_path: str | None = None, record_path: str | None = None, fast_chunks: bool = True,
+                 redact_record: bool = True):
         from .recorder import FlowRecorder
 
         self.session = ProxySession(ignore=ignore, log_path=log_path)
         self.lines: list[dict] = []
         self.session.sinks.append(lambda ex, line: self.lines.append(line))
-        self.recorder = FlowRecorder(record_path) if record_path else None
+        self.recorder = FlowRecorder(record_path, redact=redact_record) if record_path else None
         if self.recorder is not None:
             self.recorder.attach(self.session)
         self.proxy = EmbeddedProxy(listen, upstream, self.session, self.recorder, fast_chunks=fast_chunks)

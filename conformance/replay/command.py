@@ -7,27 +7,33 @@ answered with the recorded status, headers and body. Hop-by-hop headers (`Conten
 answer is sent chunked. A hijacked attach (a recorded raw stream, a 101 upgrade or a
 `application/vnd.docker.raw-stream` answer) takes the socket over: the recorded head is written as
 it was, then the recorded chunks in order - daemon chunks are sent, and for each client chunk the
-server waits for that many bytes from the client (or its EOF, or 10 s).
+server waits for that many bytes from the client (or its EOF, or 10 s). A websocket attach is
+accepted (wsproto, the reference daemon's websocket end) and the recorded messages go out in order,
+one client message waited for (up to 10 s) per recorded one.
 
-Not replayed: websocket attach (answered 501), per-chunk pacing (captures as loaded keep no chunk
-timing, so answers always go out at once; `--fast` is accepted and is what happens anyway).
+Pacing (`streams.py`): streamed bodies and the daemon's hijacked bytes go out piece by piece at the
+offsets `proxy --record` noted, and websocket messages at their mitmproxy timestamps, each gap
+counted from the client's last recorded action; `--fast` sends everything at once.
+
+Not replayed: pacing a capture does not hold - HAR files and bodies streamed under plain mitmdump
+(no `metadata["conformance"]["timing"]`) go out at once; whether a replayed client sends the same
+bytes or messages as the recorded one (only how many bytes, or that a message came, is waited for).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 
 from ..capture import CaptureError, RecordedExchange, load_capture
-from ..daemon.server import ClientGone, Exchange, Hijacked, HttpServer, serve_until_signalled
-from .engine import ReplayBook
+from ..daemon.server import ClientGone, Exchange, HttpServer, serve_until_signalled
+from .engine import MatchRuleError, MatchRules, ReplayBook
+from .streams import send_body, send_hijacked, serve_websocket
 
 _HOP = frozenset({"content-length", "transfer-encoding", "connection", "date", "keep-alive"})
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 RAW_STREAM = "application/vnd.docker.raw-stream"
-CLIENT_WAIT = 10.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,8 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--listen", required=True, metavar="URL",
                    help="unix:///path (mode 0600) or tcp://127.0.0.1:PORT (loopback only)")
     s.add_argument("--fast", action="store_true",
-                   help="send streams without their recorded pacing (currently always the case: the "
-                        "capture formats as loaded keep no per-chunk timing)")
+                   help="send streamed bodies, hijacked attach output and websocket messages at once, not "
+                        "with their recorded pacing (captures without timing always go out at once)")
+    s.add_argument("--match", action="append", default=[], metavar="RULE",
+                   help="change how requests match recorded ones; repeatable: ignore-query=NAME[,NAME] or "
+                        "ignore-query=/PATH:NAME[,NAME] (`*` within a segment), version=any|exact, "
+                        "body=ignore|json, repeat=last|cycle|none")
     s.add_argument("-v", "--verbose", action="store_true", help="log every request and its match to stderr")
     s.set_defaults(func=run_serve)
     from .sendcmd import register as register_send
@@ -53,9 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 class ReplayServer:
     """The fake daemon: an HttpServer whose handler answers from a ReplayBook."""
 
-    def __init__(self, book: ReplayBook, *, verbose: bool = False):
+    def __init__(self, book: ReplayBook, *, verbose: bool = False, fast: bool = False):
         self.book = book
         self.verbose = verbose
+        self.fast = fast  # no recorded pacing: streams go out at once
         self.http = HttpServer(self.handle)
 
     async def start(self, listen: str) -> str:
@@ -70,7 +81,7 @@ class ReplayServer:
 
     async def handle(self, exchange: Exchange) -> None:
         req = exchange.request
-        match = self.book.match(req.method, req.target)
+        match = self.book.match(req.method, req.target, req.body)
         ex = match.exchange
         if ex is None:
             self._log(f"{req.method} {req.target} -> 404 (no match)")
@@ -79,7 +90,7 @@ class ReplayServer:
         self._log(f"{req.method} {req.target} -> #{ex.id} {ex.status}" + (" (repeated)" if match.repeated else ""))
         content_type = next((v for k, v in ex.response_headers if k.lower() == "content-type"), "")
         if ex.websocket is not None:
-            await exchange.respond(501, _TEXT, b"conformance replay: websocket attach is not replayed\n")
+            await serve_websocket(exchange, ex, self.fast)
         elif ex.hijack is not None or ex.status == 101 or content_type.startswith(RAW_STREAM):
             await self._hijacked(exchange, ex)
         else:
@@ -90,9 +101,10 @@ class ReplayServer:
         body = ex.response_body or b""
         status = ex.status or 500
         chunked = any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in ex.response_headers)
-        if chunked and status not in (204, 304):
-            await exchange.begin(status, headers)
-            await exchange.write(body)
+        paced = ex.response_timing is not None and not self.fast
+        if (chunked or paced) and status not in (204, 304):
+            await exchange.begin(status, headers if chunked else [*headers, ("Content-Length", str(len(body)))])
+            await send_body(exchange, body, ex.response_timing, self.fast)
             await exchange.finish()
         else:
             await exchange.respond(status, headers, b"" if status in (204, 304) else body)
@@ -106,35 +118,21 @@ class ReplayServer:
             await conn.write((head + "\r\n").encode("latin-1"))
             if ex.response_body:
                 await conn.write(ex.response_body)
-            for from_client, data in ex.hijack or ():
-                if from_client:
-                    await _read_at_least(conn, len(data))
-                else:
-                    await conn.write(data)
+            await send_hijacked(conn, ex, self.fast)
         except ClientGone:
             pass
         finally:
             conn.close()
 
 
-async def _read_at_least(conn: Hijacked, n: int) -> None:
-    got = 0
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(CLIENT_WAIT):
-            while got < n:
-                data = await conn.read()
-                if not data:
-                    return
-                got += len(data)
-
-
 def run_serve(args: argparse.Namespace) -> int:
     try:
+        rules = MatchRules.parse(args.match)
         exchanges = load_capture(args.capture)
-    except CaptureError as exc:
+    except (CaptureError, MatchRuleError) as exc:
         print(f"conformance replay: {exc}", file=sys.stderr)
         return 2
-    server = ReplayServer(ReplayBook(exchanges), verbose=args.verbose)
+    server = ReplayServer(ReplayBook(exchanges, rules=rules), verbose=args.verbose, fast=args.fast)
     note = f"# replaying {len(exchanges)} recorded exchange(s) from the capture"
     return asyncio.run(serve_until_signalled(server, args.listen, "conformance replay", lambda url: note))
 
