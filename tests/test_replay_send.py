@@ -7,6 +7,7 @@
   request reaches the new containers and nothing major differs;
 - the CI dockerd: a docker CLI session (`run -i --rm` included) recorded through the proxy, re-sent to
   dockerd (alike) and to the reference daemon (the differences the research notes predict, §6.2);
+- websocket attach: re-sent with wsproto against the reference daemon, the daemon's messages compared;
 - secrets: a capture that kept an `X-Registry-Auth` value (`--no-redact`) is sent as it is, and the
   value is in no file of the report.
 """
@@ -369,3 +370,30 @@ def test_unredacted_capture_is_sent_but_never_written(sockdir):
         assert SECRET.encode() not in data and auth.encode() not in data, path
     for stream in (proc.stdout, proc.stderr):
         assert SECRET.encode() not in stream and auth.encode() not in stream
+
+
+def test_websocket_attach_is_resent_and_compared(sockdir):
+    with DaemonThread() as ref:
+        url = parse_daemon_url(ref.url)
+        _import_busybox(url)
+        with _client(url) as api:
+            cid = api.post("/v1.14/containers/create", json={
+                "Image": "busybox", "Cmd": ["cat"], "OpenStdin": True, "AttachStdin": True}).json()["Id"]
+            assert api.post(f"/v1.14/containers/{cid}/start").status_code == 204
+        now = time.time()
+        recorded = RecordedExchange(
+            id="1", method="GET", target=f"/v1.14/containers/{cid}/attach/ws?stream=1&stdin=1&stdout=1",
+            request_headers=[("Host", "docker"), ("Origin", "http://localhost"), ("Upgrade", "websocket"),
+                             ("Connection", "Upgrade"),
+                             ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")],
+            request_body=b"", status=101, reason="Switching Protocols",
+            websocket=[(True, True, b"one\n"), (False, True, b"one\n"), (True, True, b"two\n"),
+                       (False, True, b"two\n")],
+            response_complete=False, started=now, ended=now + 0.5)  # the client hung up after 0.5 s
+        (answer,) = asyncio.run(Sender(url, timeout=20).run([recorded]))
+    assert answer.status == 101 and answer.error.startswith("cut:")
+    assert [m for m in answer.websocket if not m[0]] == [(False, True, b"one\n"), (False, True, b"two\n")]
+    assert compare(recorded, answer) == []
+    other = RecordedExchange(**{**recorded.__dict__, "websocket": [(True, True, b"one\n"), (False, False, b"1\n")]})
+    kinds = {(d.where, d.major) for d in compare(other, answer)}
+    assert kinds == {("message type", True), ("daemon messages", True)}

@@ -3,7 +3,8 @@
 Values that change from run to run (ids, names, times, sizes, counts) are not compared; what a client
 relies on is:
 - **status** code, and whether an answer came at all (transport);
-- **headers that matter**: the media type of `Content-Type` (parameters are a minor difference),
+- **headers that matter**: the media type of `Content-Type` (parameters, or a type on one side only,
+  are minor differences),
   `Api-Version`, and whether `Server`, `Ostype`, `Docker-Experimental`, `X-Content-Type-Options` and
   `Job-Name` are present;
 - **framing**: 101 upgrade, 200-style hijack, chunked, sized, until close, or no body;
@@ -16,6 +17,7 @@ relies on is:
   - a multiplexed stream (attach, logs): framing kept or lost, and each stream's bytes (stdout of the same
     command should be the same);
   - a tar: member names missing or added;
+  - a websocket attach: the daemon's message types and the bytes they carry, joined;
   - text (error messages) and other bytes: equal or not.
 
 Each difference is `major` when a client written against the recording could break on it (status,
@@ -63,6 +65,8 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
 
 
 def framing(ex: RecordedExchange) -> str:
+    if ex.status == 101 and ex.websocket is not None:
+        return "websocket (101)"
     if ex.status == 101:
         return "upgrade (101)"
     ctype = _header(ex.response_headers, "content-type") or ""
@@ -113,7 +117,10 @@ def _headers(recorded: RecordedExchange, now: RecordedExchange) -> list[Differen
     if a != b:
         media_a = (a or "").split(";")[0].strip().lower()
         media_b = (b or "").split(";")[0].strip().lower()
-        out.append(Difference("header", "Content-Type", a or "(none)", b or "(none)", media_a != media_b))
+        # a type given on one side only is minor (clients sniff or go by the endpoint); two types that
+        # differ are not
+        out.append(Difference("header", "Content-Type", a or "(none)", b or "(none)",
+                              bool(media_a and media_b and media_a != media_b)))
     a, b = _header(recorded.response_headers, "api-version"), _header(now.response_headers, "api-version")
     if a != b:
         out.append(Difference("header", "Api-Version", a or "(none)", b or "(none)", False))
@@ -139,7 +146,9 @@ def daemon_bytes(ex: RecordedExchange) -> bytes:
 
 
 def body_kind(ex: RecordedExchange) -> tuple[str, Any]:
-    """('empty'|'json'|'jsonstream'|'frames'|'tar'|'text'|'bytes'|'unrecorded', parsed value)."""
+    """('empty'|'json'|'jsonstream'|'frames'|'tar'|'text'|'bytes'|'websocket'|'unrecorded', parsed value)."""
+    if ex.websocket is not None and ex.status == 101:
+        return "websocket", [(is_text, payload) for from_client, is_text, payload in ex.websocket if not from_client]
     if ex.response_body is None and not ex.hijack:
         return "unrecorded", None
     data = daemon_bytes(ex)
@@ -203,6 +212,8 @@ def _bodies(recorded: RecordedExchange, now: RecordedExchange) -> list[Differenc
         return _frame_differences(a, b)
     if kind_a == "tar":
         return _tar_differences(a, b)
+    if kind_a == "websocket":
+        return _websocket_differences(a, b)
     if kind_a in ("text", "bytes") and a != b:
         return [Difference(kind_a, "body", _excerpt(a), _excerpt(b), kind_a == "bytes")]
     return []
@@ -217,6 +228,8 @@ def _describe(kind: str, value: Any) -> str:
         return "multiplexed stream"
     if kind == "tar":
         return f"tar ({len(value)} members)"
+    if kind == "websocket":
+        return f"websocket ({len(value)} daemon messages)"
     if kind in ("text", "bytes"):
         return f"{kind} {_excerpt(value)}"
     return kind
@@ -345,6 +358,21 @@ def _frame_differences(a: dict[int, bytes], b: dict[int, bytes]) -> list[Differe
             name = STREAM_NAMES.get(stream, str(stream))
             out.append(Difference("frames", name, f"{len(x)} bytes {_excerpt(x, 60)}",
                                   f"{len(y)} bytes {_excerpt(y, 60)}", True))
+    return out
+
+
+def _websocket_differences(a: list[tuple[bool, bytes]], b: list[tuple[bool, bytes]]) -> list[Difference]:
+    """The daemon's messages: their kinds (text/binary) and what they carry, joined."""
+    out = []
+    kinds_a = {"text" if t else "binary" for t, _ in a}
+    kinds_b = {"text" if t else "binary" for t, _ in b}
+    if a and b and kinds_a != kinds_b:
+        out.append(Difference("websocket", "message type", ", ".join(sorted(kinds_a)), ", ".join(sorted(kinds_b)),
+                              True))
+    x, y = b"".join(p for _, p in a), b"".join(p for _, p in b)
+    if x != y:
+        out.append(Difference("websocket", "daemon messages", f"{len(a)} carrying {len(x)} bytes {_excerpt(x, 60)}",
+                              f"{len(b)} carrying {len(y)} bytes {_excerpt(y, 60)}", True))
     return out
 
 

@@ -22,7 +22,9 @@ How the recording is followed:
 - Each request goes on its own connection. Hop-by-hop headers are re-made; `Content-Length` is set to
   the body actually sent.
 
-Not re-sent: websocket attach (recorded messages are reported, the exchange is marked not sent).
+- **Websocket attach**: the handshake by wsproto (a fresh key; the recorded request's other headers
+  kept), then the recorded client messages, each after as many daemon messages as preceded it in the
+  recording (or `HIJACK_WAIT` seconds); the daemon's messages are read until it closes or the cut.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import h11
+from wsproto import ConnectionType, WSConnection
+from wsproto import events as ws_events
 
 from ..capture import RecordedExchange
 from ..daemonurl import DaemonURL
@@ -200,15 +204,14 @@ class Sender:
         out = outgoing(rec, self.ids)
         answer = RecordedExchange(id=rec.id, method=out.method, target=out.target,
                                   request_headers=out.headers, request_body=out.body, started=time.time())
-        if rec.websocket is not None:
-            answer.error = "not sent: websocket attach is not re-sent"
-            answer.ended = answer.started
-            return answer
         body = _Body()
         cut = asyncio.ensure_future(self._cut_when(rec, beside))
         try:
             async with asyncio.timeout(self.timeout):
-                await self._exchange(rec, out, answer, body, cut)
+                if rec.websocket is not None:
+                    await self._websocket(rec, out, answer, cut)
+                else:
+                    await self._exchange(rec, out, answer, body, cut)
         except _Cut:
             answer.response_complete = False
             answer.error = "cut: the recorded client ended this exchange here"
@@ -222,7 +225,7 @@ class Sender:
             cut.cancel()
         answer.ended = time.time()
         if answer.status is not None:
-            if answer.hijack is None:
+            if answer.hijack is None and answer.websocket is None:
                 answer.response_body = body.bytes()
             answer.truncated = body.truncated
             if rec.status is not None:
@@ -325,6 +328,91 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError, OSError):
                 await pump
             answer.hijack = [(from_client, bytes(data)) for from_client, data in runs]
+
+
+    async def _websocket(self, rec: RecordedExchange, out: Outgoing, answer: RecordedExchange,
+                         cut: asyncio.Future) -> None:
+        """A websocket attach: handshake, then the recorded client messages paced by the daemon's."""
+        reader, writer = await self.url.open_connection()
+        ws = WSConnection(ConnectionType.CLIENT)
+        own = {"host", "upgrade", "connection", "content-length", "sec-websocket-key", "sec-websocket-version",
+               "sec-websocket-extensions", "sec-websocket-accept"}
+        host = next((v for k, v in out.headers if k.lower() == "host"), "docker")
+        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.headers if k.lower() not in own]
+        messages: list[tuple[bool, bool, bytes]] = []
+        got = asyncio.Event()
+        parts: list = []
+
+        def take(data: bytes) -> bool:
+            """Feed wsproto; False once the daemon has closed (or refused)."""
+            ws.receive_data(data or None)
+            alive = bool(data)
+            for event in ws.events():
+                if isinstance(event, ws_events.AcceptConnection):
+                    answer.status, answer.reason = 101, "Switching Protocols"
+                    answer.response_headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                                               for k, v in event.extra_headers]
+                elif isinstance(event, ws_events.RejectConnection):
+                    answer.status, answer.reason = event.status_code, ""
+                    answer.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
+                    answer.response_body = b""
+                elif isinstance(event, ws_events.RejectData):
+                    answer.response_body = (answer.response_body or b"") + bytes(event.data)
+                    alive = alive and not event.body_finished
+                elif isinstance(event, (ws_events.TextMessage, ws_events.BytesMessage)):
+                    parts.append(event.data)
+                    if event.message_finished:
+                        text = isinstance(event, ws_events.TextMessage)
+                        joined = "".join(parts).encode() if text else b"".join(parts)
+                        parts.clear()
+                        messages.append((False, text, joined))
+                        got.set()
+                elif isinstance(event, ws_events.CloseConnection):
+                    with contextlib.suppress(h11.LocalProtocolError, Exception):
+                        writer.write(ws.send(event.response()))
+                    alive = False
+                elif isinstance(event, ws_events.Ping):
+                    writer.write(ws.send(event.response()))
+            return alive
+
+        async def client_side() -> None:
+            expected = 0
+            for from_client, is_text, payload in rec.websocket or ():
+                if not from_client:
+                    expected += 1
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(HIJACK_WAIT):
+                        while sum(1 for m in messages if not m[0]) < expected:
+                            got.clear()
+                            await got.wait()
+                data = payload.decode("utf-8", "replace") if is_text else payload
+                writer.write(ws.send(ws_events.Message(data=data)))
+                await writer.drain()
+                messages.append((True, is_text, payload))
+
+        answer.websocket = messages
+        pump = None
+        try:
+            writer.write(ws.send(ws_events.Request(host=host, target=out.target, extra_headers=extra)))
+            await writer.drain()
+            while answer.status is None:
+                if not take(await _read_or_cut(reader, cut)):
+                    break
+            if answer.status == 101:
+                pump = asyncio.ensure_future(client_side())
+                while take(await _read_or_cut(reader, cut)):
+                    pass
+        finally:
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError, OSError):
+                    await pump
+            if answer.status != 101:
+                answer.websocket = None
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
 
 class _Body:
