@@ -122,6 +122,7 @@ class ExchangeCheck:
         self._request_headers: Headers = ()
         self._request_body: _Sink | None = None
         self._response_body: _Sink | None = None
+        self._stdio_mode: str | None = None  # stdio_stream, kept once the body's sink is closed
         self._stdin_bytes = 0
         self._seen_rules: set[str] = set()
         self._create_tty: bool | None = None
@@ -412,6 +413,14 @@ class ExchangeCheck:
             return res if isinstance(res, str) else None
         return None
 
+    @property
+    def stdio_stream(self) -> str | None:
+        """For attach and logs: "raw" (TTY) or "multiplexed", as the stream was read; None otherwise."""
+        check = self._response_body.check if self._response_body is not None else None
+        if isinstance(check, StdioCheck) and check.mode is not None:
+            return "raw" if check.mode == "raw" else "multiplexed"
+        return self._stdio_mode
+
     def _container_ref(self) -> str | None:
         return self.variables.get("id")
 
@@ -447,6 +456,7 @@ class ExchangeCheck:
         sink = self._response_body
         if sink is None:
             return []
+        self._stdio_mode = self.stdio_stream
         self._response_body = None
         out: list[Finding] = []
         if not complete:

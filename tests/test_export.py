@@ -101,3 +101,23 @@ def test_bad_capture_is_exit_2(tmp_path, capsys):
     assert cli.main(["export", str(bogus), "--har", str(tmp_path / "x.har")]) == 2
     assert "not a mitmproxy flow file" in capsys.readouterr().err
     assert not (tmp_path / "x.har").exists()
+
+
+def test_round_trip_keeps_websocket_messages_stdio_and_times(tmp_path):
+    from conformance.capture import RecordedExchange
+    from conformance.commands.export import har_document
+
+    ws = RecordedExchange(id="1", method="GET", target="/v1.14/containers/x/attach/ws?stream=1&stdin=1",
+                          request_headers=[("Host", "docker")], request_body=b"", status=101,
+                          reason="Switching Protocols", websocket=[(True, True, b"ls\n"), (False, True, b"bin\n"),
+                                                                   (False, False, b"\x00\x01")],
+                          started=1795000000.25, ended=1795000001.75)
+    logs = RecordedExchange(id="2", method="GET", target="/v1.14/containers/x/logs?stdout=1",
+                            request_headers=[], request_body=b"", status=200, response_body=b"raw tty text",
+                            stdio_stream="raw")
+    path = tmp_path / "w.har"
+    path.write_text(json.dumps(har_document([ws, logs])))
+    back = load_capture(path)
+    assert back[0].websocket == ws.websocket
+    assert back[0].started == ws.started and back[0].ended == ws.ended
+    assert back[1].stdio_stream == "raw" and back[0].stdio_stream is None

@@ -162,6 +162,7 @@ def test_logs_stream_and_attach_200_come_back_byte_identical(sockdir, monkeypatc
     rec_big = exchanges[-1]
     assert rec_big.request_body == big[:1 << 20] and rec_big.truncated
     assert not rec_logs.truncated and not rec_attach.truncated
+    assert rec_logs.stdio_stream == rec_attach.stdio_stream == "multiplexed"  # no TTY: the decision is kept
 
     with Replaying(capture, str(sockdir / "r.sock")) as replay:
         head, body = _raw_get(replay.url, logs_target)

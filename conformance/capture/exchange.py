@@ -30,6 +30,8 @@ class RecordedExchange:
     truncated: bool = False  # the recording kept only the first part of a body or hijacked stream
     # wall-clock times (seconds since the epoch) when the request began and the exchange ended
     # (response complete, hijacked stream closed); None where the capture does not say
+    # attach and logs: how the recording proxy read the stream, "raw" (TTY) or "multiplexed"
+    stdio_stream: str | None = None
     started: float | None = None
     ended: float | None = None
     # Pacing, for replay: seconds after the response head when each piece passed. None where the

@@ -96,6 +96,8 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
                          if isinstance(item, (list, tuple)) and len(item) == 2
                          and isinstance(item[1], (bytes, bytearray))]
         ex.truncated = bool(meta.get("truncated"))
+        if meta.get("stdio") in ("raw", "multiplexed"):
+            ex.stdio_stream = meta["stdio"]
         timing = meta.get("timing")
         if isinstance(timing, dict):
             ex.response_timing = _pieces(timing.get("response"), len(ex.response_body or b""))
@@ -143,6 +145,13 @@ def _har_time(text) -> float | None:
         return None
 
 
+def _har_ws_message(m: dict) -> tuple[bool, bool, bytes]:
+    text = m.get("opcode", 1) == 1
+    data = m.get("data", "")
+    payload = data.encode("utf-8") if text else base64.b64decode(data)
+    return m.get("type") == "send", text, payload
+
+
 def load_har(path: Path) -> list[RecordedExchange]:
     try:
         data = json.loads(path.read_text("utf-8"))
@@ -172,6 +181,11 @@ def load_har(path: Path) -> list[RecordedExchange]:
         ex.started = _har_time(entry.get("startedDateTime"))
         if ex.started is not None and isinstance(entry.get("time"), (int, float)) and entry["time"] >= 0:
             ex.ended = ex.started + entry["time"] / 1000
+        messages = entry.get("_webSocketMessages")  # as Chrome DevTools (and our export) write them
+        if isinstance(messages, list) and ex.status == 101:
+            ex.websocket = [_har_ws_message(m) for m in messages if isinstance(m, dict)]
+        if entry.get("_stdio") in ("raw", "multiplexed"):
+            ex.stdio_stream = entry["_stdio"]
         hijack = entry.get("_hijack")  # our export's custom field: raw attach bytes in order
         if isinstance(hijack, list):
             ex.hijack = [(h.get("direction") == "client", base64.b64decode(h.get("data", ""))) for h in hijack

@@ -8,7 +8,8 @@ What goes where:
   password); any other text of the entry that quotes a secret is scrubbed too. `--no-redact` keeps them.
 - A hijacked attach stream goes into the custom entry field `_hijack`: a list of
   `{"direction": "client"|"daemon", "encoding": "base64", "data": ...}` in the order the chunks passed.
-  Websocket messages go into `_webSocketMessages` as Chrome's DevTools exports them.
+  Websocket messages go into `_webSocketMessages` as Chrome's DevTools exports them; the TTY decision
+  of an attach or logs stream (`raw` or `multiplexed`) into `_stdio`. `load_capture` reads all three.
 - `startedDateTime` and `time` come from the capture's own timestamps (request start, exchange end);
   an exchange without them carries the capture file's modification time and `time` 0. The URL's host
   is `--base-url`.
@@ -119,6 +120,8 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
     if ex.hijack is not None:
         entry["_hijack"] = [{"direction": "client" if from_client else "daemon", "encoding": "base64",
                              "data": base64.b64encode(data).decode("ascii")} for from_client, data in ex.hijack]
+    if ex.stdio_stream is not None:
+        entry["_stdio"] = ex.stdio_stream
     if ex.websocket is not None:
         entry["_webSocketMessages"] = [
             {"type": "send" if from_client else "receive", "time": 0, "opcode": 1 if is_text else 2,

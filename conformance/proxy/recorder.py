@@ -17,6 +17,8 @@ What replay needs is kept, in mitmproxy's own format:
   Chunks passing within `session.COALESCE` (5 ms) of a piece's start join it, and there are at most
   `session.TIMING_CAP` (4096) pieces per body or hijacked stream beyond one per direction run (later
   bytes join the last piece), so the metadata stays small;
+- the TTY decision for attach and logs, as the checker read the stream:
+  `flow.metadata["conformance"]["stdio"] = "raw"` (the container has a TTY) or `"multiplexed"`;
 - the request is redacted (`capture.redact`) before it is written, unless the recorder was made with
   `redact=False` (`--no-redact`: the file then holds registry credentials and is created mode 0600).
 """
@@ -98,6 +100,9 @@ class FlowRecorder:
                 timing["hijack"] = kept_hijack.run_timing()
         if timing:
             meta["timing"] = timing
+        stdio = getattr(ex.check, "stdio_stream", None)
+        if stdio is not None:
+            meta["stdio"] = stdio  # the TTY decision: "raw" (TTY) or "multiplexed"
         if truncated:
             meta["truncated"] = True
         flow.metadata["conformance"] = meta

@@ -297,6 +297,11 @@ class StdioCheck:
         self._mode: str | None = None if tty is None else ("raw" if tty else "frames")
         self.size = 0
 
+    @property
+    def mode(self) -> str | None:
+        """"raw" (a TTY's stream) or "frames" (multiplexed), once known; None before the first bytes."""
+        return self._mode
+
     def _decide(self) -> list[Finding]:
         looks_framed = self._head[0] in KNOWN_STREAMS and self._head[1:4] == b"\0\0\0"
         if self.tty is None:
