@@ -397,3 +397,16 @@ def test_websocket_attach_is_resent_and_compared(sockdir):
     other = RecordedExchange(**{**recorded.__dict__, "websocket": [(True, True, b"one\n"), (False, False, b"1\n")]})
     kinds = {(d.where, d.major) for d in compare(other, answer)}
     assert kinds == {("message type", True), ("daemon messages", True)}
+
+
+def test_compare_type_sets_and_id_forms():
+    def body(value) -> RecordedExchange:
+        return _answer(body=json.dumps(value).encode())
+    rec = body([{"Labels": None, "ParentId": "", "Id": "sha256:" + A, "Sandbox": B}])
+    now = body([{"Labels": None, "ParentId": "sha256:" + B, "Id": B, "Sandbox": "x"},
+                {"Labels": {"a": "b"}, "ParentId": "", "Id": A, "Sandbox": ""}])
+    got = {d.where: d for d in compare(rec, now) if d.kind == "json"}
+    assert got["$[].Labels"].now == "null | object" and not got["$[].Labels"].major  # also an object now
+    assert "$[].ParentId" not in got and "$[].Sandbox" not in got  # an id form counts only against an id
+    assert got["$[].Id"].major and got["$[].Id"].now == "string (hex id)"
+    assert not [d for d in compare(now, rec) if d.kind == "json" and d.where == "$[].Labels"]  # fewer types now

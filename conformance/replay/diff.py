@@ -318,12 +318,23 @@ def json_differences(a: Any, b: Any, path: str = "$") -> list[Difference]:
         if a[0] is None or b[0] is None:  # an empty list says nothing about its elements
             return []
         return json_differences(a[0], b[0], path + "[]")
-    if _shape_name(a) != _shape_name(b):
-        # a value seen as `null` in some elements and as X in others is not a change of type
-        if isinstance(a, str) and isinstance(b, str) and set(_names(b)) <= set(_names(a)):
-            return []
-        return [Difference("json", path, _shape_name(a), _shape_name(b), True)]
-    return []
+    names_a, names_b = _comparable(set(_names(a)), set(_names(b)))
+    if names_a == names_b or names_b < names_a:
+        # the same types; or fewer (a list's elements showed `null | X` in the recording, X now)
+        return []
+    major = not names_b > names_a  # now also another type beside the recorded ones: minor
+    return [Difference("json", path, _shape_name(a), _shape_name(b), major)]
+
+
+_ID_FORMS = frozenset({"string (hex id)", "string (sha256: id)"})
+
+
+def _comparable(a: set[str], b: set[str]) -> tuple[set[str], set[str]]:
+    """Type names made comparable: the form of an id counts only when both sides hold ids."""
+    if not (a & _ID_FORMS and b & _ID_FORMS):
+        a = {"string" if n in _ID_FORMS else n for n in a}
+        b = {"string" if n in _ID_FORMS else n for n in b}
+    return a, b
 
 
 def _stream_differences(ex: RecordedExchange, a: list, b: list) -> list[Difference]:
