@@ -135,6 +135,25 @@ def test_hijacked_attach_replays_the_raw_stream(replay, tmp_path):
     assert rest == b"".join(d for from_client, d in attach.hijack if not from_client)
 
 
+def test_hijack_style_follows_the_replaying_client(replay, tmp_path):
+    flows = session_flows()  # the attach was recorded as a 101 upgrade
+    attach = load_capture(write_flows(tmp_path / "s.mitm", flows))[-1]
+    assert attach.status == 101
+    r = replay(flows)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:  # a v1.14 client: no Upgrade header
+        s.settimeout(10)
+        s.connect(r.sock)
+        s.sendall(f"POST {attach.target} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n".encode())
+        s.sendall(b"stdin\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Upgrade" not in head and b"application/vnd.docker.raw-stream" in head
+    assert rest == b"".join(d for from_client, d in attach.hijack if not from_client)
+
+
 def test_cli_serves_until_sigterm(tmp_path):
     capture = write_flows(tmp_path / "s.mitm", session_flows())
     sock = f"/tmp/replay-cli-{os.getpid()}.sock"
@@ -205,3 +224,15 @@ def test_cli_refuses_a_bad_match_rule(tmp_path):
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "repeat is one of last, cycle, none" in proc.stderr
+
+
+def test_image_ids_in_answers_match_by_prefix(tmp_path):
+    image = "f" * 12 + "0123456789abcdef" * 3 + "0" * 4
+    ex = load_capture(write_flows(tmp_path / "i.mitm", [
+        _flow("GET", "/v1.14/images/json", 200, json.dumps([{"Id": "sha256:" + image}]).encode(), resp_headers=JS),
+        _flow("GET", f"/v1.14/images/{image[:12]}/json", 200, b"{}", resp_headers=JS),
+    ]))
+    book = ReplayBook(ex)
+    assert book.ids == [image]
+    assert book.match("GET", f"/v1.14/images/{image[:20]}/json").exchange is ex[1]  # another prefix length
+    assert book.match("GET", f"/v1.14/images/sha256:{image}/json").exchange is ex[1]  # dockerd's form

@@ -5,11 +5,12 @@ Served on the reference daemon's HTTP server (asyncio + h11). Each request is ma
 answered with the recorded status, headers and body. Hop-by-hop headers (`Content-Length`,
 `Transfer-Encoding`, `Connection`, `Date`) are re-made for the new connection; a recorded chunked
 answer is sent chunked. A hijacked attach (a recorded raw stream, a 101 upgrade or a
-`application/vnd.docker.raw-stream` answer) takes the socket over: the recorded head is written as
-it was, then the recorded chunks in order - daemon chunks are sent, and for each client chunk the
-server waits for that many bytes from the client (or its EOF, or 10 s). A websocket attach is
-accepted (wsproto, the reference daemon's websocket end) and the recorded messages go out in order,
-one client message waited for (up to 10 s) per recorded one.
+`application/vnd.docker.raw-stream` answer) takes the socket over: the recorded head is written
+(in the replaying client's style, whichever the recording holds: `101 UPGRADED` when it sends
+`Upgrade`, `200 OK` when it does not), then the recorded chunks in order - daemon chunks are sent,
+and for each client chunk the server waits for that many bytes from the client (or its EOF, or 10 s).
+A websocket attach is accepted (wsproto, the reference daemon's websocket end) and the recorded
+messages go out in order, one client message waited for (up to 10 s) per recorded one.
 
 Pacing (`streams.py`): streamed bodies and the daemon's hijacked bytes go out piece by piece at the
 offsets `proxy --record` noted, and websocket messages at their mitmproxy timestamps, each gap
@@ -111,9 +112,17 @@ class ReplayServer:
 
     async def _hijacked(self, exchange: Exchange, ex: RecordedExchange) -> None:
         conn = await exchange.hijack()
-        reason = ex.reason or ("UPGRADED" if ex.status == 101 else "OK")
-        head = f"HTTP/1.1 {ex.status} {reason}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in ex.response_headers if k.lower() not in ("date", "content-length"))
+        status, reason = ex.status, ex.reason or ("UPGRADED" if ex.status == 101 else "OK")
+        headers = [(k, v) for k, v in ex.response_headers if k.lower() not in ("date", "content-length")]
+        if status in (101, 200):
+            # the style follows the replaying client: 101 if it asks to upgrade, 200 (v1.14) if not
+            asks = exchange.request.header("upgrade") is not None
+            if asks != (status == 101):
+                status, reason = (101, "UPGRADED") if asks else (200, "OK")
+                headers = [(k, v) for k, v in headers if k.lower() not in ("connection", "upgrade")]
+                if asks:
+                    headers += [("Connection", "Upgrade"), ("Upgrade", "tcp")]
+        head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
         try:
             await conn.write((head + "\r\n").encode("latin-1"))
             if ex.response_body:

@@ -7,7 +7,8 @@ normalising:
   are ignored;
 - ids created during the recording (the `Id` of `POST /containers/create` and `POST /commit` answers)
   are answered as recorded, so the client sends the same ids back; a path segment or query value that
-  is a unique prefix (12+ hex digits) of such an id counts as the full id.
+  is a unique prefix (12+ hex digits) of such an id, or of any other 64-digit id in a recorded answer
+  (image ids listed, built, loaded), counts as the full id, with or without `sha256:`.
 Repeated requests with the same key are answered in recorded order; once the recorded answers run
 out, the last one is repeated (clients poll `/_ping`, `/containers/json`, ...). Anything else gets a
 404 whose plain-text body names the nearest recorded request.
@@ -36,6 +37,8 @@ from ..capture import RecordedExchange
 
 _PREFIX = re.compile(r"^/v[0-9.]+(?=/)")
 _HEX = re.compile(r"^[0-9a-f]{12,64}$")
+_FULL_ID = re.compile(rb"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
+_ID_SCAN = 1 << 20  # bytes of each response body searched for ids
 _CREATORS = re.compile(r"^(?:/v[0-9.]+)?/(?:containers/create|commit)$")
 _VOLATILE = {"/events": frozenset({"since", "until"})}
 
@@ -99,8 +102,9 @@ def _glob(pattern: str) -> re.Pattern:
 
 
 def created_ids(exchanges: Iterable[RecordedExchange]) -> list[str]:
-    """Ids the daemon handed out during the recording (create and commit answers)."""
-    out = []
+    """Ids the recorded daemon named: the `Id` of create and commit answers first, then every other
+    64-digit id in a response body (images listed, built, imported or loaded; `sha256:` dropped)."""
+    out: list[str] = []
     for ex in exchanges:
         if ex.status != 201 or not ex.response_body or not _CREATORS.match(ex.target.split("?", 1)[0]):
             continue
@@ -110,6 +114,13 @@ def created_ids(exchanges: Iterable[RecordedExchange]) -> list[str]:
             continue
         if isinstance(value, dict) and isinstance(value.get("Id"), str) and value["Id"]:
             out.append(value["Id"])
+    seen = set(out)
+    for ex in exchanges:
+        for m in _FULL_ID.finditer((ex.response_body or b"")[:_ID_SCAN]):
+            found = m[1].decode()
+            if found not in seen:
+                seen.add(found)
+                out.append(found)
     return out
 
 
@@ -151,8 +162,9 @@ class ReplayBook:
         self._served: dict[Key, int] = {}
 
     def _canonical(self, value: str) -> str:
-        if _HEX.match(value):
-            hits = [i for i in self.ids if i.startswith(value)]
+        bare = value[7:] if value.startswith("sha256:") else value  # dockerd's image id form
+        if _HEX.match(bare):
+            hits = [i for i in self.ids if i.startswith(bare)]
             if len(hits) == 1:
                 return hits[0]
         return value
