@@ -410,3 +410,59 @@ def test_compare_type_sets_and_id_forms():
     assert "$[].ParentId" not in got and "$[].Sandbox" not in got  # an id form counts only against an id
     assert got["$[].Id"].major and got["$[].Id"].now == "string (hex id)"
     assert not [d for d in compare(now, rec) if d.kind == "json" and d.where == "$[].Labels"]  # fewer types now
+
+
+class _FakeDaemon:
+    """An HttpServer with a test's handler, on its own loop, on a Unix socket."""
+
+    def __init__(self, handler, sock: str):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = HttpServer(handler)
+        self.url = asyncio.run_coroutine_threadsafe(self.server.start(f"unix://{sock}"), self.loop).result(10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def test_daemon_dying_mid_stream_is_a_difference_not_a_crash(sockdir):
+    async def handler(exchange) -> None:
+        if "/logs" in exchange.request.target:
+            await exchange.begin(200, [("Content-Type", "application/octet-stream")])
+            await exchange.write(build_frame(1, b"first\n"))
+            exchange._conn.writer.transport.abort()  # the daemon dies before the body ends
+            return
+        await exchange.respond(200, [("Content-Type", "application/json")], b"{}")
+
+    logs = _answer(target="/v1.14/containers/x/logs?stdout=1&follow=1",
+                   headers=[("Content-Type", "application/octet-stream"), ("Transfer-Encoding", "chunked")],
+                   body=build_frame(1, b"first\n") + build_frame(1, b"second\n"))
+    ping = _answer(target="/v1.14/_ping", body=b"{}")
+    with _FakeDaemon(handler, str(sockdir / "d.sock")) as fake:
+        answers = asyncio.run(Sender(parse_daemon_url(fake.url), timeout=10).run([logs, ping]))
+    cut, after = answers
+    assert cut.status == 200 and not cut.response_complete and cut.error
+    assert cut.response_body == build_frame(1, b"first\n")  # every byte the daemon sent is kept
+    got = {(d.kind, d.where): d for d in compare(logs, cut)}
+    assert got["transport", "answer"].major
+    assert got["frames", "stdout"].now.startswith("6 bytes")
+    assert after.status == 200 and compare(ping, after) == []  # the next exchange goes on
+
+
+def test_cli_says_when_no_daemon_answers(sockdir, tmp_path):
+    capture = sockdir / "one.har"
+    capture.write_text(json.dumps({"log": {"version": "1.2", "entries": [
+        {"startedDateTime": "2026-11-28T10:00:00+00:00", "time": 1,
+         "request": {"method": "GET", "url": "http://docker/v1.14/_ping", "headers": []},
+         "response": {"status": 200, "statusText": "OK", "headers": [], "content": {"size": 2, "text": "OK"}}}]}}))
+    proc = subprocess.run([sys.executable, "-m", "conformance", "replay", "send", str(capture), "--daemon",
+                           f"unix://{sockdir}/nobody.sock"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "no exchange was answered" in proc.stderr and "nobody.sock" in proc.stderr
