@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .findings import Finding, clip
 from .frames import FrameDecoder
 from .spec import RULEBOOK, BodyKind, Endpoint, ParamKind, RuleBook
+from .spec.endpoints import RAW_STREAM
 from .streams.body import JSONBodyCheck, StdioCheck, StreamCheck, TarCheck, TextCheck
 from .streams.values import (
     NAME_RE,
@@ -440,7 +441,7 @@ class ExchangeCheck:
             else:
                 out += self._one("v114.hijack.status", "attach answered 101 although the client did not "
                                  "ask to upgrade (v1.14 answers 200 raw-stream)", "status", "101")
-        if media_type(ctype_raw) != "application/vnd.docker.raw-stream":
+        if media_type(ctype_raw) not in RAW_STREAM:
             out += self._one("v114.hijack.content-type", f"attach answered Content-Type "
                              f"{ctype_raw or 'none'}", "header:Content-Type", ctype_raw or "(none)")
         self.hijacked = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..checker import Checker
+from ..checker import Checker, header
 from ..findings import Finding
 from .redact import redact
 
@@ -42,6 +42,12 @@ class RecordedExchange:
     hijack_timing: list[list[tuple[float, int]]] | None = None
     # one offset per entry of `websocket` (from mitmproxy's own per-message timestamps)
     websocket_timing: list[float] | None = None
+
+    def request_header(self, name: str) -> str | None:
+        return header(self.request_headers, name)
+
+    def response_header(self, name: str) -> str | None:
+        return header(self.response_headers, name)
 
 
 def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding], str | None]:

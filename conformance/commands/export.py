@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .. import __version__
 from ..capture import CaptureError, RecordedExchange, load_capture
 from ..capture.redact import redact
+from ..checker import header
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,13 +50,6 @@ def _body(data: bytes) -> dict[str, Any]:
         return {"text": data.decode("utf-8")}
     except UnicodeDecodeError:
         return {"text": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str:
-    for k, v in headers:
-        if k.lower() == name:
-            return v
-    return ""
 
 
 def _headers(headers: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -83,9 +77,9 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
         "bodySize": len(req_body) if req_body is not None else -1,
     }
     if req_body:
-        request["postData"] = {"mimeType": _header(req_headers, "content-type"), **_body(req_body)}
+        request["postData"] = {"mimeType": header(req_headers, "content-type") or "", **_body(req_body)}
     content: dict[str, Any] = {"size": len(ex.response_body) if ex.response_body is not None else -1,
-                               "mimeType": _header(ex.response_headers, "content-type")}
+                               "mimeType": ex.response_header("content-type") or ""}
     if ex.response_body is not None:
         content.update(_body(ex.response_body))
     response: dict[str, Any] = {
@@ -95,7 +89,7 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
         "cookies": [],
         "headers": _headers(ex.response_headers),
         "content": content,
-        "redirectURL": _header(ex.response_headers, "location"),
+        "redirectURL": ex.response_header("location") or "",
         "headersSize": -1,
         "bodySize": content["size"],
     }

@@ -28,13 +28,14 @@ import asyncio
 import sys
 
 from ..capture import CaptureError, RecordedExchange, load_capture
+from ..checker import media_type
 from ..daemon.server import ClientGone, Exchange, HttpServer, serve_until_signalled
+from ..spec.endpoints import RAW_STREAM
 from .engine import MatchRuleError, MatchRules, ReplayBook
 from .streams import send_body, send_hijacked, serve_websocket
 
 _HOP = frozenset({"content-length", "transfer-encoding", "connection", "date", "keep-alive"})
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
-RAW_STREAM = "application/vnd.docker.raw-stream"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -89,10 +90,9 @@ class ReplayServer:
             await exchange.respond(404, _TEXT, match.miss_text(req.method, req.target).encode())
             return
         self._log(f"{req.method} {req.target} -> #{ex.id} {ex.status}" + (" (repeated)" if match.repeated else ""))
-        content_type = next((v for k, v in ex.response_headers if k.lower() == "content-type"), "")
         if ex.websocket is not None:
             await serve_websocket(exchange, ex, self.fast)
-        elif ex.hijack is not None or ex.status == 101 or content_type.startswith(RAW_STREAM):
+        elif ex.hijack is not None or ex.status == 101 or media_type(ex.response_header("content-type")) in RAW_STREAM:
             await self._hijacked(exchange, ex)
         else:
             await self._plain(exchange, ex)

@@ -34,8 +34,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..capture import RecordedExchange
+from ..checker import media_type
 from ..frames import FrameDecoder
-from .send import RAW_STREAM, _json_values
+from ..spec.endpoints import RAW_STREAM
+from .send import _json_values
 
 MAX_DIFFERENCES = 40  # per exchange; the rest are counted
 _SHA_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -60,24 +62,19 @@ class Difference:
         return f"{mark} {self.kind} {self.where}: recorded {self.recorded}, now {self.now}"
 
 
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((v for k, v in headers if k.lower() == name), None)
-
-
 def framing(ex: RecordedExchange) -> str:
     if ex.status == 101 and ex.websocket is not None:
         return "websocket (101)"
     if ex.status == 101:
         return "upgrade (101)"
-    ctype = _header(ex.response_headers, "content-type") or ""
-    if ex.hijack is not None or ctype.startswith(RAW_STREAM):
+    if ex.hijack is not None or media_type(ex.response_header("content-type")) in RAW_STREAM:
         return "hijacked (raw stream)"
     if ex.status in (204, 304) or (ex.status is not None and ex.status < 200) or ex.method == "HEAD":
         return "no body"
-    te = _header(ex.response_headers, "transfer-encoding")
+    te = ex.response_header("transfer-encoding")
     if te and "chunked" in te.lower():
         return "chunked"
-    if _header(ex.response_headers, "content-length") is not None:
+    if ex.response_header("content-length") is not None:
         return "sized"
     return "until close"
 
@@ -112,20 +109,18 @@ def _status_text(ex: RecordedExchange) -> str:
 
 def _headers(recorded: RecordedExchange, now: RecordedExchange) -> list[Difference]:
     out = []
-    a = _header(recorded.response_headers, "content-type")
-    b = _header(now.response_headers, "content-type")
+    a, b = recorded.response_header("content-type"), now.response_header("content-type")
     if a != b:
-        media_a = (a or "").split(";")[0].strip().lower()
-        media_b = (b or "").split(";")[0].strip().lower()
+        media_a, media_b = media_type(a), media_type(b)
         # a type given on one side only is minor (clients sniff or go by the endpoint); two types that
         # differ are not
         out.append(Difference("header", "Content-Type", a or "(none)", b or "(none)",
                               bool(media_a and media_b and media_a != media_b)))
-    a, b = _header(recorded.response_headers, "api-version"), _header(now.response_headers, "api-version")
+    a, b = recorded.response_header("api-version"), now.response_header("api-version")
     if a != b:
         out.append(Difference("header", "Api-Version", a or "(none)", b or "(none)", False))
     for name in PRESENCE_HEADERS:
-        a, b = _header(recorded.response_headers, name), _header(now.response_headers, name)
+        a, b = recorded.response_header(name), now.response_header(name)
         if (a is None) != (b is None):
             out.append(Difference("header", _title(name), "present" if a is not None else "absent",
                                   "present" if b is not None else "absent", False))

@@ -42,9 +42,10 @@ from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws_events
 
 from ..capture import RecordedExchange
+from ..checker import header, media_type
 from ..daemonurl import DaemonURL
+from ..spec.endpoints import RAW_STREAM
 
-RAW_STREAM = "application/vnd.docker.raw-stream"
 HIJACK_WAIT = 5.0  # seconds to wait for the daemon's bytes that preceded a client run in the recording
 BODY_CAP = 64 << 20  # bytes kept of each answer; beyond, the answer is marked truncated
 _HOP = frozenset({"content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer"})
@@ -152,8 +153,7 @@ def outgoing(ex: RecordedExchange, ids: IdMap) -> Outgoing:
     """The request to send for a recorded one: ids remapped, framing headers re-made."""
     target = ids.apply(ex.target)
     body = ex.request_body or b""
-    ctype = next((v for k, v in ex.request_headers if k.lower() == "content-type"), "")
-    if body and ("json" in ctype.lower() or body.lstrip()[:1] in (b"{", b"[")):
+    if body and ("json" in (ex.request_header("content-type") or "").lower() or body.lstrip()[:1] in (b"{", b"[")):
         body = ids.apply(body.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
     chunked = any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in ex.request_headers)
     headers = [(k, ids.apply(v) if k.lower() not in ("x-registry-auth", "x-registry-config") else v)
@@ -264,8 +264,8 @@ class Sender:
                         return
                 elif isinstance(event, h11.Response):
                     _head(answer, event)
-                    ctype = next((v for k, v in answer.response_headers if k.lower() == "content-type"), "")
-                    if 200 <= event.status_code < 300 and (ctype.startswith(RAW_STREAM) or rec.hijack is not None):
+                    raw = media_type(answer.response_header("content-type")) in RAW_STREAM
+                    if 200 <= event.status_code < 300 and (raw or rec.hijack is not None):
                         # a 200-style hijack: h11 reads it as a body until close; take the socket over
                         await self._hijack(rec, reader, writer, answer, body, b"".join(_drain(conn)), cut)
                         return
@@ -337,7 +337,7 @@ class Sender:
         ws = WSConnection(ConnectionType.CLIENT)
         own = {"host", "upgrade", "connection", "content-length", "sec-websocket-key", "sec-websocket-version",
                "sec-websocket-extensions", "sec-websocket-accept"}
-        host = next((v for k, v in out.headers if k.lower() == "host"), "docker")
+        host = header(out.headers, "host") or "docker"
         extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.headers if k.lower() not in own]
         messages: list[tuple[bool, bool, bytes]] = []
         got = asyncio.Event()

@@ -87,9 +87,9 @@ def build_comparison(recorded: list[RecordedExchange], answers: list[RecordedExc
             "method": rec.method,
             "target": scrub(rec.target),
             "sent_target": scrub(now.target),
-            "recorded": {"status": rec.status, "error": rec.error, "content_type": _ctype(rec)},
+            "recorded": {"status": rec.status, "error": rec.error, "content_type": rec.response_header("content-type")},
             "now": {"status": now.status, "error": scrub(now.error) if now.error else None,
-                    "content_type": _ctype(now),
+                    "content_type": now.response_header("content-type"),
                     "seconds": round(now.ended - now.started, 3) if now.started and now.ended else None},
             "differences": [d.to_dict() for d in diffs],
             "major": any(d.major for d in diffs),
@@ -117,10 +117,6 @@ def build_comparison(recorded: list[RecordedExchange], answers: list[RecordedExc
         "summary": summary,
         "exchanges": rows,
     }
-
-
-def _ctype(ex: RecordedExchange) -> str | None:
-    return next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
 
 
 def _md_cell(text: object) -> str:
