@@ -96,42 +96,43 @@ class _Recording:
         self._started = time.monotonic()
         self._request_head = b""
         self._response_head = b""
-        self._add(self.check.request_head(method, target, headers), "request")
+        self._add(self.check.request_head(method, target, headers))
         self.record.endpoint = self.check.endpoint.id if self.check.endpoint else None
 
-    def _add(self, found: list[Finding], side: str) -> None:
+    def _add(self, found: list[Finding]) -> None:
         for f in found:
             if len(self.record.findings) < MAX_RECORDED_FINDINGS:
-                self.record.findings.append({**f.to_dict(), "side": side})
+                # the report names the sides "request" and "daemon" (the checker: request/response)
+                self.record.findings.append({**f.to_dict(), "side": "daemon" if f.side == "response" else "request"})
 
     def request_body(self, data: bytes) -> None:
         if data:
             self._request_head += data[: EXCERPT - len(self._request_head)]
-            self._add(self.check.request_body(data), "request")
+            self._add(self.check.request_body(data))
 
     def request_end(self) -> None:
-        self._add(self.check.request_end(), "request")
+        self._add(self.check.request_end())
         self.record.request_excerpt = clip(self._request_head, EXCERPT)
 
     def response_head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
         self.record.status = status
         self.record.response_headers = headers
-        self._add(self.check.response_head(status, reason, headers), "daemon")
+        self._add(self.check.response_head(status, reason, headers))
 
     def response_body(self, data: bytes) -> None:
         if data:
             self._response_head += data[: EXCERPT - len(self._response_head)]
             feed = self.check.hijack_daemon if self.check.hijacked else self.check.response_body
-            self._add(feed(data), "daemon")
+            self._add(feed(data))
 
     def client_bytes(self, data: bytes) -> None:
-        self._add(self.check.hijack_client(data), "request")
+        self._add(self.check.hijack_client(data))
 
     def finish(self, complete: bool = True, note: str = "") -> None:
         if self.check.hijacked:
-            self._add(self.check.hijack_end(), "daemon")
+            self._add(self.check.hijack_end())
         else:
-            self._add(self.check.response_end(complete), "daemon")
+            self._add(self.check.response_end(complete))
         self.record.response_excerpt = clip(self._response_head, EXCERPT)
         self.record.seconds = time.monotonic() - self._started
         self.record.note = note
@@ -528,7 +529,7 @@ class WebSocketAttach:
                     parts[is_text] += payload
                     if ev.message_finished:
                         self.messages.append((is_text, parts[is_text]))
-                        self._rec._add(self._rec.check.websocket_message(False, is_text, parts[is_text]), "daemon")
+                        self._rec._add(self._rec.check.websocket_message(False, is_text, parts[is_text]))
                         parts[is_text] = b""
                 elif isinstance(ev, CloseConnection):
                     closed = True
