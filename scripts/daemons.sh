@@ -69,7 +69,7 @@ rootfs() {
   local tar="$STATE/busybox-rootfs.tar"
   if [[ ! -s "$tar" ]]; then
     mkdir -p "$STATE"
-    python3 "$HERE/make-busybox-rootfs.py" "$tar" /bin/busybox
+    PYTHONPATH="$HERE/.." python3 -m conformance.busybox "$tar" /bin/busybox
   fi
   echo "$tar"
 }

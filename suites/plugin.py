@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.busybox import busybox_rootfs
 from conformance.checker import Checker
 from conformance.daemonurl import parse_daemon_url
 from conformance.spec import Severity
 
 from .client import DaemonClient, ExchangeLog, ExchangeRecord
-from .image import busybox_rootfs
 from .resources import ContainerFactory, Names, ResourceLedger, new_run_id
 from .target import ReferenceTarget, choose_target, identify
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.busybox import busybox_rootfs
 from conformance.frames import demux
 
-from .image import busybox_rootfs
 from .strategies import build_contexts
 
 
