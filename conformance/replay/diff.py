@@ -140,8 +140,15 @@ def daemon_bytes(ex: RecordedExchange) -> bytes:
     return body
 
 
+def cut_short(ex: RecordedExchange) -> bool:
+    """The body may end early: the recorded client closed it, or replay send cut it as the client had."""
+    return ex.status is not None and not ex.response_complete
+
+
 def body_kind(ex: RecordedExchange) -> tuple[str, Any]:
-    """('empty'|'json'|'jsonstream'|'frames'|'tar'|'text'|'bytes'|'websocket'|'unrecorded', parsed value)."""
+    """('empty'|'json'|'jsonstream'|'frames'|'tar'|'text'|'bytes'|'websocket'|'unrecorded', parsed value).
+
+    A body cut short (`cut_short`) may end inside a frame or a tar member: what came whole counts."""
     if ex.websocket is not None and ex.status == 101:
         return "websocket", [(is_text, payload) for from_client, is_text, payload in ex.websocket if not from_client]
     if ex.response_body is None and not ex.hijack:
@@ -154,10 +161,10 @@ def body_kind(ex: RecordedExchange) -> tuple[str, Any]:
         return ("json", values[0]) if len(values) == 1 else ("jsonstream", values)
     hijacked = framing(ex).startswith(("hijacked", "upgrade")) or "/logs" in ex.target
     if hijacked:
-        streams = _frames(data)
+        streams = _frames(data, partial=cut_short(ex))
         if streams is not None:
             return "frames", streams
-    names = _tar_names(data)
+    names = _tar_names(data, partial=cut_short(ex))
     if names is not None:
         return "tar", names
     try:
@@ -166,26 +173,33 @@ def body_kind(ex: RecordedExchange) -> tuple[str, Any]:
         return "bytes", data
 
 
-def _frames(data: bytes) -> dict[int, bytes] | None:
-    """Per-stream bytes of a well-formed multiplexed stream; None if it is not one."""
+def _frames(data: bytes, partial: bool = False) -> dict[int, bytes] | None:
+    """Per-stream bytes of a well-formed multiplexed stream (`partial`: its last frame may be cut); None if
+    it is not one."""
     decoder = FrameDecoder(max_payload=len(data) + 1)
     streams: dict[int, list[bytes]] = {}
     for frame in decoder.feed(data):
         streams.setdefault(frame.stream, []).append(bytes(frame.payload))
-    decoder.finish()
-    if decoder.take_findings() or decoder.buffered or not streams or set(streams) - {0, 1, 2}:
+    if not partial:
+        decoder.finish()
+    if decoder.take_findings() or (decoder.buffered and not partial) or not streams or set(streams) - {0, 1, 2}:
         return None
     return {k: b"".join(v) for k, v in streams.items()}
 
 
-def _tar_names(data: bytes) -> list[str] | None:
+def _tar_names(data: bytes, partial: bool = False) -> list[str] | None:
+    """Member names of a tar (`partial`: the members before the cut); None if it is not a tar."""
     if len(data) < 512:
         return None
+    names: list[str] = []
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-            return [m.name for m in tar.getmembers()]
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|*") as tar:
+            for member in tar:
+                names.append(member.name)
     except (tarfile.TarError, EOFError, OSError):
-        return None
+        if not (partial and names):
+            return None
+    return names
 
 
 def _bodies(recorded: RecordedExchange, now: RecordedExchange) -> list[Difference]:
@@ -197,21 +211,37 @@ def _bodies(recorded: RecordedExchange, now: RecordedExchange) -> list[Differenc
         return [Difference("body", "body", "truncated" if recorded.truncated else "kept",
                            "truncated" if now.truncated else "kept", False)] if recorded.truncated != now.truncated \
             else []
+    short_a, short_b = cut_short(recorded), cut_short(now)
     if kind_a != kind_b:
+        if short_a or short_b:  # a body cut short may not parse as what it would have been
+            return [Difference("body", "body", _describe(kind_a, a) + (" (cut short)" if short_a else ""),
+                               _describe(kind_b, b) + (" (cut short)" if short_b else ""), False)]
         return [Difference("body", "body", _describe(kind_a, a), _describe(kind_b, b), True)]
     if kind_a == "json":
         return json_differences(shape(a), shape(b))
     if kind_a == "jsonstream":
-        return _stream_differences(recorded, a, b)
+        return _stream_differences(recorded, a, b, count=not (short_a or short_b))
     if kind_a == "frames":
-        return _frame_differences(a, b)
+        return _frame_differences(a, b, prefix=short_a or short_b)
     if kind_a == "tar":
-        return _tar_differences(a, b)
+        return _tar_differences(a, b, gone=not short_b, new=not short_a)
     if kind_a == "websocket":
         return _websocket_differences(a, b)
-    if kind_a in ("text", "bytes") and a != b:
-        return [Difference(kind_a, "body", _excerpt(a), _excerpt(b), kind_a == "bytes")]
+    if kind_a in ("text", "bytes"):
+        x, y = (_without_ids(a), _without_ids(b)) if kind_a == "text" else (a, b)
+        if short_a or short_b:
+            x, y = x[:min(len(x), len(y))], y[:min(len(x), len(y))]
+        if x != y:
+            return [Difference(kind_a, "body", _excerpt(a), _excerpt(b), kind_a == "bytes")]
     return []
+
+
+_ANY_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}")
+
+
+def _without_ids(text: str) -> str:
+    """Text with ids masked: an error naming the container it was about is the same error."""
+    return _ANY_ID.sub("<id>", text)
 
 
 def _describe(kind: str, value: Any) -> str:
@@ -332,9 +362,9 @@ def _comparable(a: set[str], b: set[str]) -> tuple[set[str], set[str]]:
     return a, b
 
 
-def _stream_differences(ex: RecordedExchange, a: list, b: list) -> list[Difference]:
+def _stream_differences(ex: RecordedExchange, a: list, b: list, count: bool = True) -> list[Difference]:
     out = []
-    if len(a) != len(b):
+    if count and len(a) != len(b):
         out.append(Difference("stream", "messages", str(len(a)), str(len(b)), False))
     merged_a = merged_b = None
     for value in a:
@@ -356,11 +386,13 @@ def _stream_differences(ex: RecordedExchange, a: list, b: list) -> list[Differen
     return out
 
 
-def _frame_differences(a: dict[int, bytes], b: dict[int, bytes]) -> list[Difference]:
+def _frame_differences(a: dict[int, bytes], b: dict[int, bytes], prefix: bool = False) -> list[Difference]:
+    """Each stream's bytes; with `prefix` (a side was cut short) only as far as both go."""
     out = []
     for stream in sorted(set(a) | set(b)):
         x, y = a.get(stream, b""), b.get(stream, b"")
-        if x != y:
+        n = min(len(x), len(y)) if prefix else None
+        if x[:n] != y[:n]:
             name = STREAM_NAMES.get(stream, str(stream))
             out.append(Difference("frames", name, f"{len(x)} bytes {_excerpt(x, 60)}",
                                   f"{len(y)} bytes {_excerpt(y, 60)}", True))
@@ -382,10 +414,11 @@ def _websocket_differences(a: list[tuple[bool, bytes]], b: list[tuple[bool, byte
     return out
 
 
-def _tar_differences(a: list[str], b: list[str]) -> list[Difference]:
+def _tar_differences(a: list[str], b: list[str], gone: bool = True, new: bool = True) -> list[Difference]:
+    """Members missing now (unless now was cut short) and added (unless the recording was)."""
     out = []
-    gone = sorted(set(a) - set(b))
-    new = sorted(set(b) - set(a))
+    gone = sorted(set(a) - set(b)) if gone else []
+    new = sorted(set(b) - set(a)) if new else []
     if gone:
         out.append(Difference("tar", "members", ", ".join(gone[:10]) + (" ..." if len(gone) > 10 else ""),
                               "missing", True))
