@@ -77,9 +77,35 @@ def test_schedule_follows_start_times_and_overlaps():
     assert [s.index for s in steps] == [3, 0, 1, 2]
     by = {s.index: s for s in steps}
     assert by[3].beside == [0, 1, 2] and by[3].after == []
-    assert by[1].after == [0] and by[2].after == [0, 1]
+    assert by[1].after == [0] and by[2].after == [1]  # the wait for #0 comes through #1
     untimed = schedule([_ex(1, 0, 0), RecordedExchange("2", "GET", "/", [], b"", 200)])
     assert [s.after for s in untimed] == [[], [0]]  # no times: strictly in order
+    # overlapping predecessors that both ended before: both waited for
+    a, b, c = _ex(1, 0.0, 5.0), _ex(2, 1.0, 3.0), _ex(3, 6.0, 7.0)
+    assert {s.index: s.after for s in schedule([a, b, c])}[2] == [0, 1]
+    # the reduced lists wait for exactly what the full rule says (transitively), and stay short
+    import random
+    rng = random.Random(7)
+    exs = []
+    for n in range(400):
+        start = rng.uniform(0, 100)
+        exs.append(_ex(n, start, start + rng.choice([0.01, 0.1, 1, 30])))
+    order = schedule(exs)
+    steps = {s.index: s for s in order}
+    pos = {s.index: n for n, s in enumerate(order)}
+
+    def closure(i: int, seen: set) -> set:
+        for j in steps[i].after:
+            if j not in seen:
+                seen.add(j)
+                closure(j, seen)
+        return seen
+    for i, ex in enumerate(exs):
+        assert closure(i, set()) == {j for j, p in enumerate(exs) if p.ended <= ex.started}, i
+        assert set(steps[i].beside) == {j for j, p in enumerate(exs) if pos[j] > pos[i] and p.started < ex.ended}
+    assert max(len(s.after) for s in steps.values()) < 40
+    long = schedule([_ex(n, float(n), n + 0.5) for n in range(20000)])  # a long sequential capture
+    assert all(len(s.after) <= 1 for s in long)
 
 
 def _answer(status=200, headers=(("Content-Type", "application/json"), ("Content-Length", "1")), body=b"",

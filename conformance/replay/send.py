@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import json
 import re
 import time
@@ -128,16 +129,32 @@ def schedule(exchanges: Sequence[RecordedExchange]) -> list[Step]:
 
     Captures list exchanges as they ended (an events stream comes after the requests it watched), so
     the steps follow the recorded start times; `Step.index` stays the exchange's place in the capture.
+    An exchange waits for every exchange that had ended before it started; `after` names only the ones
+    that are not already waited for through another (the latest-started of them, and those that ended
+    after it started), so a long capture gives short lists.
     """
     timed = all(ex.started is not None and ex.ended is not None for ex in exchanges)
-    order = sorted(range(len(exchanges)), key=lambda i: exchanges[i].started) if timed else range(len(exchanges))
-    steps = [Step(i, exchanges[i]) for i in order]
+    if not timed:
+        return [Step(i, ex, after=[i - 1] if i else []) for i, ex in enumerate(exchanges)]
+    steps = [Step(i, exchanges[i]) for i in sorted(range(len(exchanges)), key=lambda i: exchanges[i].started)]
+    open_: list[tuple[float, int]] = []  # (end, position) of steps still running at the current start
+    latest: Step | None = None  # the ended step that started last
+    tail: list[Step] = []  # ended steps that ended after `latest` started: not waited for through it
     for n, step in enumerate(steps):
-        for prev in steps[:n]:
-            if not timed or prev.recorded.ended <= step.recorded.started:  # type: ignore[operator]
-                step.after.append(prev.index)
-            else:
-                prev.beside.append(step.index)
+        start = step.recorded.started
+        while open_ and open_[0][0] <= start:
+            ended = steps[heapq.heappop(open_)[1]]
+            if latest is None or ended.recorded.started >= latest.recorded.started:
+                tail = [s for s in ([latest] if latest else []) + tail
+                        if s.recorded.ended > ended.recorded.started]
+                latest = ended
+            elif ended.recorded.ended > latest.recorded.started:
+                tail.append(ended)
+        if latest is not None:
+            step.after = sorted({latest.index, *(s.index for s in tail)})
+        for _end, m in open_:
+            steps[m].beside.append(step.index)
+        heapq.heappush(open_, (step.recorded.ended, n))
     return steps
 
 
