@@ -40,7 +40,7 @@ from ..capture import RecordedExchange
 from ..checker import media_type
 from ..frames import FrameDecoder
 from ..spec.endpoints import RAW_STREAM
-from .send import _json_values
+from ..streams.jsonstream import json_values
 
 MAX_DIFFERENCES = 40  # per exchange; the rest are counted
 _SHA_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -159,7 +159,7 @@ def body_kind(ex: RecordedExchange) -> tuple[str, Any]:
     data = daemon_bytes(ex)
     if not data:
         return "empty", None
-    values = _json_values(data)
+    values = json_values(data)
     if values is not None:
         return ("json", values[0]) if len(values) == 1 else ("jsonstream", values)
     hijacked = framing(ex).startswith(("hijacked", "upgrade")) or "/logs" in ex.target

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import json
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -46,6 +45,7 @@ from ..capture import RecordedExchange
 from ..checker import header, media_type
 from ..daemonurl import DaemonURL
 from ..spec.endpoints import RAW_STREAM
+from ..streams.jsonstream import json_values
 
 HIJACK_WAIT = 5.0  # seconds to wait for the daemon's bytes that preceded a client run in the recording
 BODY_CAP = 64 << 20  # bytes kept of each answer; beyond, the answer is marked truncated
@@ -77,7 +77,7 @@ class IdMap:
                 self.learn(a, b)
 
     def learn_bodies(self, recorded: bytes | None, new: bytes | None) -> None:
-        a, b = _json_values(recorded), _json_values(new)
+        a, b = json_values(recorded), json_values(new)
         if a is not None and b is not None and len(a) == len(b):
             for x, y in zip(a, b, strict=True):
                 self.learn(x, y)
@@ -93,25 +93,6 @@ class IdMap:
 def _swap(run: str, old: str, new: str) -> str:
     """A hex run starting with an id's first 12 digits: the new id if the run is a prefix of the old one."""
     return new[:len(run)] if old.startswith(run) else run
-
-
-def _json_values(body: bytes | None) -> list | None:
-    """The JSON documents of a body (one, or a concatenated / newline-delimited stream); None if not JSON."""
-    if not body:
-        return None
-    text = body.decode("utf-8", "replace")
-    decoder = json.JSONDecoder()
-    out, pos = [], 0
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= len(text):
-            return out or None
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except ValueError:
-            return None
-        out.append(value)
 
 
 @dataclass

@@ -111,3 +111,15 @@ class JSONStreamDecoder:
         rest = bytes(self._buf).strip(_WS.encode())
         self._buf = bytearray()
         return rest
+
+
+def json_values(body: bytes | None) -> list | None:
+    """Every JSON value of a whole body (one document, or a stream of them); None if it is not all JSON."""
+    if not body:
+        return None
+    decoder = JSONStreamDecoder(max_pending=len(body) + 1)
+    values = [v.value for v in decoder.feed(body)]
+    rest = decoder.finish()
+    if decoder.failed is not None or rest or not values:
+        return None
+    return values
