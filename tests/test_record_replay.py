@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -17,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import httpx
@@ -32,30 +30,19 @@ from conformance.proxy import session as proxy_session
 from conformance.proxy.threaded import ProxyThread
 from conformance.replay import ReplayBook
 from conformance.replay.command import ReplayServer
+from tests.serving import ServingThread
 
 DOCKER = shutil.which("docker")
 
 
-class Replaying:
+class Replaying(ServingThread):
     """`conformance replay serve` (in process) on its own loop, on a Unix socket."""
 
     def __init__(self, capture: Path, sock: str, fast: bool = False):
         self.server = ReplayServer(ReplayBook(load_capture(capture)), fast=fast)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        url = asyncio.run_coroutine_threadsafe(self.server.start(f"unix://{sock}"), self.loop).result(10)
-        self.url = parse_daemon_url(url)
+        super().__init__(self.server.start, self.server.stop, f"unix://{sock}")
+        self.url = parse_daemon_url(self.url)
         self.sock = sock
-
-    def __enter__(self) -> Replaying:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
@@ -19,30 +17,22 @@ from conformance.capture import load_capture
 from conformance.replay import MatchRuleError, MatchRules, ReplayBook
 from conformance.replay.command import ReplayServer
 from tests.checker_support import ID
+from tests.serving import ServingThread
 from tests.test_capture import _flow, session_flows, write_flows
 
 JS = {"Content-Type": "application/json"}
 
 
-class Running:
+class Running(ServingThread):
     """A ReplayServer on its own event loop in a thread, listening on a Unix socket."""
 
     def __init__(self, book: ReplayBook, sock: Path):
         self.server = ReplayServer(book)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self.server.start(f"unix://{sock}"), self.loop).result(10)
+        super().__init__(self.server.start, self.server.stop, f"unix://{sock}")
         self.sock = str(sock)
 
     def client(self) -> httpx.Client:
         return httpx.Client(transport=httpx.HTTPTransport(uds=self.sock), base_url="http://docker", timeout=10)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture

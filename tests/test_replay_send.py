@@ -41,6 +41,7 @@ from conformance.frames import build_frame
 from conformance.proxy.threaded import ProxyThread
 from conformance.replay.diff import compare, shape
 from conformance.replay.send import IdMap, Sender, schedule
+from tests.serving import ServingThread
 
 DOCKER = shutil.which("docker")
 A = "a" * 64
@@ -167,6 +168,14 @@ def test_compare_streams_frames_and_tars():
     diffs = compare(tar("bin/sh", "etc/passwd"), tar("bin/sh", "new"))
     assert [(d.recorded, d.now, d.major) for d in diffs] == [("etc/passwd", "missing", True), ("absent", "new", False)]
     assert shape([{"a": 1}, {"a": None, "b": "x"}]) == [{"a": "null | number", "b": "string"}]
+
+
+class _FakeDaemon(ServingThread):
+    """An HttpServer with a test's handler, on its own loop, on a Unix socket."""
+
+    def __init__(self, handler, sock: str):
+        server = HttpServer(handler)
+        super().__init__(server.start, server.close, f"unix://{sock}")
 
 
 # -- reference daemon to reference daemon ----------------------------------------------------------------
@@ -374,18 +383,8 @@ def test_unredacted_capture_is_sent_but_never_written(sockdir):
         received.append(exchange.request)
         await exchange.respond(200, [("Content-Type", "application/json")], b"{}")
 
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = HttpServer(handler)
-    url = asyncio.run_coroutine_threadsafe(server.start(f"unix://{sockdir}/d.sock"), loop).result(10)
-    try:
-        proc = _send_cli(capture, url, sockdir / "report")
-    finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with _FakeDaemon(handler, str(sockdir / "d.sock")) as fake:
+        proc = _send_cli(capture, fake.url, sockdir / "report")
     assert proc.returncode == 1, proc.stderr.decode()  # 500 recorded, 200 now
     assert [r.header("x-registry-auth") for r in received] == [auth, None]  # sent as the capture kept it
     assert SECRET.encode() in received[1].body
@@ -436,26 +435,6 @@ def test_compare_type_sets_and_id_forms():
     assert "$[].ParentId" not in got and "$[].Sandbox" not in got  # an id form counts only against an id
     assert got["$[].Id"].major and got["$[].Id"].now == "string (hex id)"
     assert not [d for d in compare(now, rec) if d.kind == "json" and d.where == "$[].Labels"]  # fewer types now
-
-
-class _FakeDaemon:
-    """An HttpServer with a test's handler, on its own loop, on a Unix socket."""
-
-    def __init__(self, handler, sock: str):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.server = HttpServer(handler)
-        self.url = asyncio.run_coroutine_threadsafe(self.server.start(f"unix://{sock}"), self.loop).result(10)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 def test_daemon_dying_mid_stream_is_a_difference_not_a_crash(sockdir):
