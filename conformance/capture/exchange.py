@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from ..checker import Checker, header
 from ..findings import Finding
-from .redact import redact
+from .redact import Redacted, redact, redact_response
+
+CUT_BY = ("client", "proxy")  # who, other than the daemon, can end an exchange before its body ended
 
 
 @dataclass
@@ -27,6 +30,9 @@ class RecordedExchange:
     # websocket attach: (from_client, is_text, payload)
     websocket: list[tuple[bool, bool, bytes]] | None = None
     error: str | None = None  # what the capturing tool recorded as the connection's failure
+    # "client" (it hung up: `docker events` or `logs -f` ended by the user) or "proxy" (shut down
+    # with the exchange open): the end of the body is nobody's fault, unlike a daemon's truncation
+    cut: str | None = None
     truncated: bool = False  # the recording kept only the first part of a body or hijacked stream
     # wall-clock times (seconds since the epoch) when the request began and the exchange ended
     # (response complete, hijacked stream closed); None where the capture does not say
@@ -49,35 +55,64 @@ class RecordedExchange:
     def response_header(self, name: str) -> str | None:
         return header(self.response_headers, name)
 
+    @cached_property
+    def redacted(self) -> Redacted:
+        """The request with its credentials replaced (`capture.redact`); `.scrub` cleans other text."""
+        return redact(self.target, self.request_headers, self.request_body)
+
+    def redacted_response(self) -> tuple[list[tuple[str, str]], bytes | None]:
+        """The response's headers and body with secrets replaced (`capture.redact.redact_response`)."""
+        return redact_response(self.redacted, self.target, self.response_headers, self.response_body)
+
 
 def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding], str | None]:
-    """Run one recorded exchange through the checker; returns its findings and an optional note."""
+    """Run one recorded exchange through the checker; returns its findings and an optional note.
+
+    As the live proxy does, an exchange the client (or the proxy) cut short is judged as far as it went:
+    its body's end is not judged at all, so it is no `v114.body.truncated`. Secrets never reach a
+    finding: the checker reads the redacted request and response, and every text is scrubbed.
+    """
     check = checker.exchange(ex.id)
-    # Secrets never reach a finding's evidence: judge the redacted request.
-    clean = redact(ex.target, ex.request_headers, ex.request_body)
-    check.request_head(ex.method, ex.target, clean.headers)
+    clean = ex.redacted
+    findings, note = _feed(check, ex, clean)
+    if clean.changed:
+        findings = [replace(f, message=clean.scrub(f.message), where=clean.scrub(f.where),
+                            evidence=clean.scrub(f.evidence)) for f in findings]
+    return findings, note
+
+
+def _feed(check, ex: RecordedExchange, clean: Redacted) -> tuple[list[Finding], str | None]:
+    check.request_head(ex.method, clean.target, clean.headers)
     if clean.body:
         check.request_body(clean.body)
     check.request_end(recorded=ex.request_body is not None)
-    note = None
+    cut = f"cut by the {ex.cut}" if ex.cut else None
     if ex.status is None:
-        return check.findings, ex.error or "no response recorded"
-    check.response_head(ex.status, ex.reason, ex.response_headers)
+        return check.findings, clean.scrub(ex.error or "no response recorded")
+    response_headers, response_body = ex.redacted_response()
+    check.response_head(ex.status, ex.reason, response_headers)
+    note = None
     if check.hijacked and ex.hijack is not None:
-        if ex.response_body:
-            check.hijack_daemon(ex.response_body)
+        if response_body:
+            check.hijack_daemon(response_body)
         for from_client, data in ex.hijack:
             (check.hijack_client if from_client else check.hijack_daemon)(data)
-        check.hijack_end()
+        if cut:
+            note = f"{cut}: the end of the stream is not judged"
+        else:
+            check.hijack_end()
     elif ex.websocket is not None:
         for from_client, is_text, payload in ex.websocket:
             check.websocket_message(from_client, is_text, payload)
         check.response_end(True)
-    elif ex.response_body is None:
+    elif response_body is None:
         note = "response body not recorded: body rules not applied"
     else:
-        check.response_body(ex.response_body)
-        check.response_end(ex.response_complete)
+        check.response_body(response_body)
+        if cut and not ex.response_complete:
+            note = f"{cut} after {len(response_body)} byte(s): the end of the body is not judged"
+        else:
+            check.response_end(ex.response_complete)
     return check.findings, note
 
 

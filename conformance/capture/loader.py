@@ -8,7 +8,22 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .exchange import RecordedExchange
+from .exchange import CUT_BY, RecordedExchange
+
+# how the capturing tools word an exchange ended by someone other than the daemon (lower case):
+# mitmproxy ("Client disconnected.", "Connection killed."), our relay ("client disconnected")
+_CUT_WORDS = {
+    "client": ("client disconnected", "client closed", "client hung up", "cut by the client"),
+    "proxy": ("connection killed", "cut by the proxy", "proxy shut down", "proxy stopped"),
+}
+
+
+def cut_by(error: str | None) -> str | None:
+    """"client" or "proxy" when a recorded error says that side ended the exchange; None otherwise."""
+    if not error:
+        return None
+    text = error.lower()
+    return next((who for who, words in _CUT_WORDS.items() if any(w in text for w in words)), None)
 
 
 class CaptureError(ValueError):
@@ -60,8 +75,11 @@ def load_mitm_flows(path: Path) -> list[RecordedExchange]:
 
 def _from_http_flow(flow, n: int) -> RecordedExchange:
     req = flow.request
+    meta = flow.metadata.get("conformance")
+    meta = meta if isinstance(meta, dict) else None
+    logged_id = meta.get("id") if meta is not None else None  # `conformance proxy`'s JSONL id
     ex = RecordedExchange(
-        id=str(n + 1),
+        id=str(logged_id) if isinstance(logged_id, (str, int)) and str(logged_id) else str(n + 1),
         method=req.method,
         target=req.path,
         request_headers=_decode_headers(req.headers.fields),
@@ -80,6 +98,12 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         ex.error = flow.error.msg
         ex.ended = _latest(ex.ended, flow.error.timestamp)  # a stream the client closed ends here
         ex.response_complete = False
+    elif meta is not None and isinstance(meta.get("error"), str):
+        ex.error = meta["error"]  # an exchange the attach relay carried: no mitmproxy error
+    if meta is not None and meta.get("cut") in CUT_BY:
+        ex.cut = meta["cut"]
+    else:
+        ex.cut = cut_by(ex.error)
     if flow.websocket is not None:
         messages = flow.websocket.messages
         ex.websocket = [(m.from_client, m.is_text, m.content) for m in messages]
@@ -87,8 +111,7 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         head = resp.timestamp_start if resp is not None else None
         if head and messages and all(m.timestamp for m in messages):
             ex.websocket_timing = [max(0.0, m.timestamp - head) for m in messages]
-    meta = flow.metadata.get("conformance")
-    if isinstance(meta, dict):
+    if meta is not None:
         # `conformance proxy --record`: raw hijacked bytes in order (a TCP flow, if any, replaces them)
         hijack = meta.get("hijack")
         if isinstance(hijack, list):
@@ -163,8 +186,9 @@ def load_har(path: Path) -> list[RecordedExchange]:
         req, resp = entry.get("request", {}), entry.get("response", {})
         url = urlsplit(req.get("url", ""))
         target = url.path + (f"?{url.query}" if url.query else "")
+        logged_id = entry.get("_id")  # our export: the id the proxy logged
         ex = RecordedExchange(
-            id=str(n + 1),
+            id=str(logged_id) if isinstance(logged_id, (str, int)) and str(logged_id) else str(n + 1),
             method=req.get("method", "GET"),
             target=target or "/",
             request_headers=[(h["name"], h["value"]) for h in req.get("headers", [])],
@@ -184,6 +208,11 @@ def load_har(path: Path) -> list[RecordedExchange]:
         messages = entry.get("_webSocketMessages")  # as Chrome DevTools (and our export) write them
         if isinstance(messages, list) and ex.status == 101:
             ex.websocket = [_har_ws_message(m) for m in messages if isinstance(m, dict)]
+        if isinstance(entry.get("_error"), str):
+            ex.error = entry["_error"]
+        if entry.get("_responseComplete") is False:
+            ex.response_complete = False
+        ex.cut = entry["_cut"] if entry.get("_cut") in CUT_BY else cut_by(ex.error)
         if entry.get("_stdio") in ("raw", "multiplexed"):
             ex.stdio_stream = entry["_stdio"]
         hijack = entry.get("_hijack")  # our export's custom field: raw attach bytes in order

@@ -1,4 +1,9 @@
-"""`conformance check CAPTURE...`: judge recorded traffic offline."""
+"""`conformance check CAPTURE...`: judge recorded traffic offline.
+
+Exchanges are numbered as the capture numbers them: a `conformance proxy --record` file (and its HAR
+export) keeps the id the proxy logged, so a finding here is found under the same id in the JSONL
+log. Targets and findings are printed redacted (`capture.redact`).
+"""
 
 from __future__ import annotations
 
@@ -41,14 +46,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"== {path}")
         for ex, findings, note in results:
             worst_error |= any(f.severity is Severity.ERROR for f in findings)
+            target = ex.redacted.target
             if args.format == "json":
-                print(json.dumps({"id": ex.id, "capture": str(path), "method": ex.method, "path": ex.target,
+                print(json.dumps({"id": ex.id, "capture": str(path), "method": ex.method, "path": target,
                                   "status": ex.status, "note": note,
                                   "findings": [f.to_dict() for f in findings]}))
                 continue
             shown = [f for f in findings if f.severity.rank >= floor]
             mark = "ok" if not shown else max(shown, key=lambda f: f.severity.rank).severity.value
-            print(f"#{ex.id} {ex.method} {ex.target} -> {ex.status if ex.status is not None else '-'}  [{mark}]"
+            print(f"#{ex.id} {ex.method} {target} -> {ex.status if ex.status is not None else '-'}  [{mark}]"
                   + (f"  ({note})" if note else ""))
             for f in shown:
                 print(f"    {f.severity.value:<7} {f.rule:<30} {f.message}"

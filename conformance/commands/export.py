@@ -4,8 +4,13 @@ What goes where:
 - Bodies are written as text when they are valid UTF-8, else base64 with `"encoding": "base64"` (on
   `response.content`, as HAR 1.2 states, and on `request.postData`, as browsers and `conformance check`
   read it). A response body the capture did not keep has `content.size` -1 and no `text`.
-- Secrets go through `conformance.capture.redact.redact` (registry auth headers, the `/auth`
-  password); any other text of the entry that quotes a secret is scrubbed too. `--no-redact` keeps them.
+- Secrets go through `conformance.capture.redact` (registry auth headers, the `/auth` secret fields,
+  URL credentials in the target, headers and JSON bodies; the `/auth` answer's identity token and
+  secrets a response quotes back); any other text of the entry that quotes a secret is scrubbed too,
+  and a redacted body's `Content-Length` header matches it. `--no-redact` keeps them.
+- `_id` is the exchange's id as the capture gave it (`conformance proxy`'s JSONL id for its
+  recordings), `_error` the transport error, `_responseComplete: false` a body that ended early and
+  `_cut` who ended it when it was not the daemon (`client` or `proxy`); `conformance check` reads all.
 - A hijacked attach stream goes into the custom entry field `_hijack`: a list of
   `{"direction": "client"|"daemon", "encoding": "base64", "data": ...}` in the order the chunks passed.
   Websocket messages go into `_webSocketMessages` as Chrome's DevTools exports them; the TTY decision
@@ -28,7 +33,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__
 from ..capture import CaptureError, RecordedExchange, load_capture
-from ..capture.redact import redact
 from ..checker import header
 
 
@@ -56,18 +60,25 @@ def _headers(headers: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in headers]
 
 
+def _keep(text: str) -> str:
+    return text
+
+
 def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started: str = "",
               redact_secrets: bool = True) -> dict[str, Any]:
     """One HAR 1.2 entry for a recorded exchange."""
     if redact_secrets:
-        clean = redact(ex.target, ex.request_headers, ex.request_body)
-        req_headers, req_body, scrub = clean.headers, clean.body, clean.scrub
+        clean = ex.redacted
+        req_headers, req_body, scrub, target = clean.headers, clean.body, clean.scrub, clean.target
+        resp_headers, resp_body = ex.redacted_response()
     else:
-        req_headers, req_body, scrub = ex.request_headers, ex.request_body, (lambda text: text)
-    split = urlsplit(ex.target)
+        req_headers, req_body, target = ex.request_headers, ex.request_body, ex.target
+        resp_headers, resp_body = ex.response_headers, ex.response_body
+        scrub = _keep
+    split = urlsplit(target)
     request: dict[str, Any] = {
         "method": ex.method,
-        "url": scrub(base_url.rstrip("/") + ex.target),
+        "url": scrub(base_url.rstrip("/") + target),
         "httpVersion": "HTTP/1.1",
         "cookies": [],
         "headers": _headers(req_headers),
@@ -78,18 +89,18 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
     }
     if req_body:
         request["postData"] = {"mimeType": header(req_headers, "content-type") or "", **_body(req_body)}
-    content: dict[str, Any] = {"size": len(ex.response_body) if ex.response_body is not None else -1,
-                               "mimeType": ex.response_header("content-type") or ""}
-    if ex.response_body is not None:
-        content.update(_body(ex.response_body))
+    content: dict[str, Any] = {"size": len(resp_body) if resp_body is not None else -1,
+                               "mimeType": header(resp_headers, "content-type") or ""}
+    if resp_body is not None:
+        content.update(_body(resp_body))
     response: dict[str, Any] = {
         "status": ex.status if ex.status is not None else 0,
         "statusText": ex.reason if ex.status is not None else "",
         "httpVersion": "HTTP/1.1",
         "cookies": [],
-        "headers": _headers(ex.response_headers),
+        "headers": _headers(resp_headers),
         "content": content,
-        "redirectURL": ex.response_header("location") or "",
+        "redirectURL": scrub(header(resp_headers, "location") or ""),
         "headersSize": -1,
         "bodySize": content["size"],
     }
@@ -111,6 +122,8 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
         entry["_error"] = scrub(ex.error)
     if not ex.response_complete:
         entry["_responseComplete"] = False
+    if ex.cut is not None:
+        entry["_cut"] = ex.cut  # "client" or "proxy": not the daemon's truncation
     if ex.hijack is not None:
         entry["_hijack"] = [{"direction": "client" if from_client else "daemon", "encoding": "base64",
                              "data": base64.b64encode(data).decode("ascii")} for from_client, data in ex.hijack]

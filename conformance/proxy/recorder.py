@@ -19,7 +19,11 @@ What replay needs is kept, in mitmproxy's own format:
   bytes join the last piece), so the metadata stays small;
 - the TTY decision for attach and logs, as the checker read the stream:
   `flow.metadata["conformance"]["stdio"] = "raw"` (the container has a TTY) or `"multiplexed"`;
-- the request is redacted (`capture.redact`) before it is written, unless the recorder was made with
+- `flow.metadata["conformance"]["id"]` is the exchange's id in the JSONL log; `conformance check` and
+  the HAR export (`_id`) number exchanges with it;
+- the request (target, headers, body, with a matching Content-Length), secrets a response quotes back,
+  and the metadata's findings and error are redacted (`capture.redact`) before they are written,
+  unless the recorder was made with
   `redact=False` (`--no-redact`: the file then holds registry credentials and is created mode 0600).
 """
 
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from mitmproxy import connection, http, io
 
-from ..capture.redact import redact
+from ..capture.redact import redact, redact_response
 
 if TYPE_CHECKING:
     from .session import LiveExchange, ProxySession
@@ -83,15 +87,10 @@ class FlowRecorder:
         if flow.websocket is not None and kept_ws is not None:
             flow.websocket.messages = list(kept_ws.chunks)
             truncated |= kept_ws.truncated
-        if self.redact:
-            red = redact(req.path, list(req.headers.items(multi=True)),
-                         req.raw_content if req.raw_content else None)
-            if red.changed:
-                req.headers = http.Headers([(k.encode(), v.encode()) for k, v in red.headers])
-                if req.raw_content:
-                    req.raw_content = red.body
         meta = {"id": line["id"], "findings": line["findings"],
                 "hijacked": line["hijacked"], "error": line.get("error")}
+        if self.redact:
+            self._redact(flow, meta)
         # (a websocket attach is "hijacked" too, but its bytes are the flow's websocket messages)
         if kept_hijack is not None and (kept_hijack.chunks or (ex.hijacked and flow.websocket is None)):
             meta["hijack"] = kept_hijack.directed()
@@ -106,12 +105,45 @@ class FlowRecorder:
         if truncated:
             meta["truncated"] = True
         flow.metadata["conformance"] = meta
+        flow.comment, flow.marked = verdict(line["findings"], line.get("error"))
         self._writer.add(flow)
         self._file.flush()
+
+    @staticmethod
+    def _redact(flow: http.HTTPFlow, meta: dict) -> None:
+        """Credentials out of the request (target, headers, body), the response and the metadata."""
+        req = flow.request
+        red = redact(req.path, list(req.headers.items(multi=True)), req.raw_content or None)
+        if red.changed:
+            path = req.path
+            req.path = red.target
+            req.headers = _headers(red.headers)  # Content-Length follows a redacted body
+            if req.raw_content:
+                req.raw_content = red.body
+            meta["findings"] = [{k: red.scrub(v) if isinstance(v, str) else v for k, v in f.items()}
+                                for f in meta["findings"]]
+            if meta["error"]:
+                meta["error"] = red.scrub(meta["error"])
+            if flow.error is not None:
+                flow.error.msg = red.scrub(flow.error.msg)
+        else:
+            path = req.path
+        resp = flow.response
+        if resp is not None and resp.raw_content:
+            headers, body = redact_response(red, path, list(resp.headers.items(multi=True)), resp.raw_content)
+            if body != resp.raw_content:
+                resp.headers = _headers(headers)
+                resp.raw_content = body
 
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+def _headers(fields: list[tuple[str, str]]) -> http.Headers:
+    def raw(text: str) -> bytes:
+        return text.encode("utf-8", "surrogateescape")  # as mitmproxy decoded them
+    return http.Headers([(raw(k), raw(v)) for k, v in fields])
 
 
 def _flow_from(ex: LiveExchange) -> http.HTTPFlow:
@@ -131,5 +163,22 @@ def _flow_from(ex: LiveExchange) -> http.HTTPFlow:
             http_version=b"HTTP/1.1", status_code=ex.status, reason=ex.reason.encode(),
             headers=http.Headers([(k.encode(), v.encode()) for k, v in ex.response_headers]),
             content=None, trailers=None, timestamp_start=now, timestamp_end=time.time())
+    if ex.websocket:
+        from mitmproxy.websocket import WebSocketData
+
+        flow.websocket = WebSocketData()
     flow.live = False
     return flow
+
+
+_MARKS = {"error": ":red_circle:", "warning": ":large_orange_diamond:", "info": ":large_blue_circle:"}
+
+
+def verdict(findings: list[dict], error: str | None = None) -> tuple[str, str]:
+    """(comment, mark) that mitmweb shows on a flow: the findings in short, marked by the worst."""
+    lines = [f"{f['severity']} {f['rule']}: {f['message']}" for f in findings]
+    if error:
+        lines.insert(0, f"transport: {error}")
+    worst = next((sev for sev in ("error", "warning", "info") if any(f["severity"] == sev for f in findings)),
+                 None)
+    return "\n".join(lines)[:4000], _MARKS.get(worst, "") if worst else ""
