@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from conformance.capture.redact import redact
 from conformance.checker import Checker, ExchangeCheck
 from conformance.daemonurl import DaemonURL
 from conformance.findings import Finding, clip
@@ -40,6 +41,7 @@ class ExchangeRecord:
     target: str
     endpoint: str | None
     status: int | None = None
+    request_headers: list[tuple[str, str]] = field(default_factory=list)  # registry credentials redacted
     request_excerpt: str = ""
     response_excerpt: str = ""
     response_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -54,8 +56,9 @@ class ExchangeRecord:
         return {
             "id": self.id, "test": self.test, "method": self.method, "target": self.target,
             "endpoint": self.endpoint, "status": self.status, "seconds": round(self.seconds, 4),
-            "request": self.request_excerpt, "response": self.response_excerpt,
-            "response_headers": self.response_headers, "findings": self.findings, "note": self.note,
+            "request_headers": self.request_headers, "request": self.request_excerpt,
+            "response": self.response_excerpt, "response_headers": self.response_headers,
+            "findings": self.findings, "note": self.note,
         }
 
 
@@ -92,6 +95,7 @@ class _Recording:
     def __init__(self, client: DaemonClient, method: str, target: str, headers: list[tuple[str, str]]):
         self.log = client.log
         self.record = ExchangeRecord(self.log.next_id(), self.log.current_test, method, target, None)
+        self.record.request_headers = redact(target, headers).headers
         self.check: ExchangeCheck = client.checker.exchange(self.record.id)
         self._started = time.monotonic()
         self._request_head = b""

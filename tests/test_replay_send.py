@@ -389,7 +389,7 @@ def test_unredacted_capture_is_sent_but_never_written(sockdir):
     assert [r.header("x-registry-auth") for r in received] == [auth, None]  # sent as the capture kept it
     assert SECRET.encode() in received[1].body
     files = [p for p in (sockdir / "report").rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {"replay.json", "replay.md", "answers.har"}
+    assert {p.name for p in files} == {"replay.json", "replay.md", "replay.html", "answers.har"}
     for path in files:
         data = path.read_bytes()
         assert SECRET.encode() not in data and auth.encode() not in data, path

@@ -7,7 +7,7 @@ each answer is compared with the recorded one (`diff.compare`) and both sides ar
 With `--report DIR` it writes:
 - `replay.json`: per exchange the request (as recorded and as sent), both statuses, the differences and
   the checker's rule ids for both sides; a summary;
-- `replay.md`: the same for people;
+- `replay.md` and `replay.html`: the same for people;
 - `answers.har`: the new daemon's exchanges as a capture (`conformance check`, `replay serve` and
   `replay send` read it), secrets redacted.
 Every text written goes through the redaction of `capture.redact`; registry credentials kept by a
@@ -46,7 +46,7 @@ def register(rsub: argparse._SubParsersAction) -> None:
     s.add_argument("capture", metavar="CAPTURE", help="mitmproxy flow file or HAR file")
     s.add_argument("--daemon", metavar="URL", default=None,
                    help="unix:///path or tcp://host:port (default: $DOCKER_HOST, else the standard socket)")
-    s.add_argument("--report", metavar="DIR", help="write replay.json, replay.md and answers.har here")
+    s.add_argument("--report", metavar="DIR", help="write replay.json, replay.md, replay.html and answers.har here")
     s.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="longest wait for one answer (default 30)")
     s.add_argument("--grace", type=float, default=1.0, metavar="S",
@@ -172,6 +172,7 @@ def render_markdown(report: dict) -> str:
 
 def write_report(report: dict, answers: list[RecordedExchange], directory: Path) -> list[Path]:
     from ..commands.export import har_document
+    from ..report.html import render_replay_html
 
     directory.mkdir(parents=True, exist_ok=True)
     har = har_document(answers, redact_secrets=True,
@@ -179,6 +180,7 @@ def write_report(report: dict, answers: list[RecordedExchange], directory: Path)
     out = []
     for name, text in (("replay.json", json.dumps(report, indent=1) + "\n"),
                        ("replay.md", render_markdown(report)),
+                       ("replay.html", render_replay_html(report)),
                        ("answers.har", json.dumps(har, indent=1, ensure_ascii=False) + "\n")):
         path = directory / name
         path.write_text(text, encoding="utf-8")

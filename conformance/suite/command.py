@@ -103,7 +103,7 @@ def run_compare(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"conformance report compare: {exc}", file=sys.stderr)
         return 2
-    comparison = compare_reports(reports)
+    comparison = compare_reports(reports, sources=args.dirs)
     if args.output:
         for path in write_comparison(comparison, Path(args.output)):
             print(path)
