@@ -99,7 +99,10 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         ex.ended = _latest(ex.ended, flow.error.timestamp)  # a stream the client closed ends here
         ex.response_complete = False
     elif meta is not None and isinstance(meta.get("error"), str):
-        ex.error = meta["error"]  # an exchange the attach relay carried: no mitmproxy error
+        ex.error = meta["error"]  # an exchange the proxy's own relay carried: no mitmproxy error
+        # the relay ended it early ("daemon closed the connection inside the body"), unless only the
+        # checker stopped
+        ex.response_complete = meta["error"].startswith("checker failed")
     if meta is not None and meta.get("cut") in CUT_BY:
         ex.cut = meta["cut"]
     else:
