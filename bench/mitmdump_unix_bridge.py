@@ -13,8 +13,47 @@ import asyncio
 from mitmproxy import ctx
 from mitmproxy.proxy import layers, mode_servers, mode_specs
 
-from conformance.proxy.embedded import IDLE_TIMEOUT, bind_private_unix_socket, unix_upstream_host
-from conformance.proxy.front import ClientFront
+from mitmproxy.proxy import server as mitm_server
+
+from conformance.proxy.embedded import bind_private_unix_socket
+
+IDLE_TIMEOUT = 24 * 3600
+
+
+class _Named:
+    """A stream end whose peername/sockname look like (host, port), as mitmproxy assumes."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def get_extra_info(self, name, default=None):
+        if name in ("peername", "sockname"):
+            return ("unix-socket", 0)
+        return self._inner.get_extra_info(name, default)
+
+
+class _AsyncioWithUnix:
+    """`asyncio` as mitmproxy's server module sees it: the sentinel host connects to a Unix socket."""
+
+    def __init__(self, real, path):
+        self._real, self._path = real, path
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    async def open_connection(self, host=None, port=None, **kwargs):
+        if host == "unix-1.docker.invalid":
+            reader, writer = await self._real.open_unix_connection(self._path, limit=1 << 16)
+            return reader, _Named(writer)
+        return await self._real.open_connection(host, port, **kwargs)
+
+
+def unix_upstream_host(path: str) -> str:
+    mitm_server.asyncio = _AsyncioWithUnix(asyncio, path)
+    return "unix-1.docker.invalid"
 
 
 class UnixBridge:
@@ -30,8 +69,8 @@ class UnixBridge:
         mode = mode_specs.ProxyMode.parse(f"reverse:http://{host}:80")
 
         async def on_client(reader, writer):
-            front = ClientFront(reader, writer, lambda *a: None)  # no attach in the benchmark
-            handler = mode_servers.ProxyConnectionHandler(ctx.master, front, front, ctx.options, mode)
+            front = _Named(writer)  # no attach in the benchmark
+            handler = mode_servers.ProxyConnectionHandler(ctx.master, reader, front, ctx.options, mode)
             handler.layer = layers.modes.ReverseProxy(handler.layer.context)
             handler.timeout_watchdog.timeout = IDLE_TIMEOUT
             await handler.handle_client()

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .findings import Finding, clip
 from .frames import FrameDecoder
 from .spec import RULEBOOK, BodyKind, Endpoint, ParamKind, RuleBook
+from .spec.model import LaterRoute
 from .spec.endpoints import RAW_STREAM
 from .streams.body import JSONBodyCheck, StdioCheck, StreamCheck, TarCheck, TextCheck
 from .streams.values import (
@@ -34,6 +35,8 @@ from .streams.values import (
 Headers = Sequence[tuple[str, str]]
 
 _LATER_HEADERS = ("server", "api-version", "ostype", "docker-experimental")
+_EXEC_ROUTES = ("/containers/{id}/exec", "/exec/{id}/start")  # later routes whose bodies carry Tty
+_LATER_JSON_CAP = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ class ContainerKnowledge:
     def __init__(self) -> None:
         self._tty: dict[str, bool] = {}  # full id or name -> tty
         self._names: dict[str, str] = {}  # name -> id
+        self._exec_tty: dict[str, bool] = {}  # exec id (later API) -> tty, from POST /containers/{id}/exec
+
+    def remember_exec(self, exec_id: str, tty: bool) -> None:
+        self._exec_tty[exec_id] = tty
+
+    def exec_tty(self, exec_id: str) -> bool | None:
+        return self._exec_tty.get(exec_id)
 
     def remember(self, container_id: str | None, name: str | None, tty: bool) -> None:
         if container_id:
@@ -128,6 +138,9 @@ class ExchangeCheck:
         self._seen_rules: set[str] = set()
         self._create_tty: bool | None = None
         self._ws_opcode_reported = False
+        self.later: LaterRoute | None = None  # the later-API route this request named, if any
+        self._later_body: bytearray | None = None  # exec create/start bodies, read for their Tty
+        self._later_response: bytearray | None = None  # exec create's answer, read for its Id
 
     # -- plumbing ---------------------------------------------------------------------------
     def _add(self, found: Iterable[Finding], prefix: str = "") -> list[Finding]:
@@ -167,6 +180,9 @@ class ExchangeCheck:
                              "request-line", target)
             self._too_new = match.too_new
         if match.endpoint is None:
+            self.later = match.later
+            if match.later is not None and match.later.path in _EXEC_ROUTES:
+                self._later_body = bytearray()
             if match.later is not None:
                 out += self._one("v114.route.later-api",
                                  f"{self.method} {match.later.path} arrived in API {match.later.since} "
@@ -187,6 +203,16 @@ class ExchangeCheck:
         out += self._check_request_headers(ep, headers)
         self._request_body = self._request_sink(ep)
         return out
+
+    def note(self, rule_id: str, message: str, where: str = "", evidence: bytes | str = "",
+             side: str | None = None) -> list[Finding]:
+        """A finding a driver observed on the wire (framing, heads, transport), recorded like any other."""
+        if self.checker.ignored(rule_id):
+            return []
+        f = Finding.of(rule_id, message, where=where, evidence=evidence)
+        f = replace(f, exchange=self.id, side=side or ("response" if self.status is not None else "request"))
+        self.findings.append(f)
+        return [f]
 
     def _check_params(self, ep: Endpoint) -> list[Finding]:
         out: list[Finding] = []
@@ -287,6 +313,8 @@ class ExchangeCheck:
         return _Sink("request ", None)
 
     def request_body(self, chunk: bytes) -> list[Finding]:
+        if self._later_body is not None and len(self._later_body) < _LATER_JSON_CAP:
+            self._later_body += chunk[:_LATER_JSON_CAP]
         if self._request_body is None or not chunk:
             return []
         return self._add(self._request_body.feed(chunk), self._request_body.prefix)
@@ -329,6 +357,15 @@ class ExchangeCheck:
             return out
         ep = self.endpoint
         if ep is None:
+            if self.later is not None and self.later.hijacked and status in (101, 200) \
+                    and header(headers, "content-length") is None:
+                # exec start: judged like attach (frames unless the exec has a TTY); the route itself
+                # stays an info later-route finding, a corrupt frame inside it does not
+                self.hijacked = True
+                self._response_body = _Sink("response ", self._exec_stdio_check())
+                return out
+            if self.later is not None and self.later.path == "/containers/{id}/exec" and status == 201:
+                self._later_response = bytearray()
             self._response_body = _Sink("response ", None)
             return out
         later = [h for h, _ in headers if h.lower() in _LATER_HEADERS]
@@ -407,6 +444,24 @@ class ExchangeCheck:
             return TextCheck("none" if kind is BodyKind.NONE else "empty", 0, status=status)
         return None
 
+    def _later_json(self, buf: bytearray | None) -> dict:
+        if not buf:
+            return {}
+        try:
+            value = json.loads(bytes(buf))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def _exec_stdio_check(self) -> StdioCheck:
+        body = self._later_json(self._later_body)
+        exec_id = (self.path.split("/exec/", 1)[-1].split("/", 1)[0]) if "/exec/" in self.path else None
+        tty = _truthy_json(body["Tty"]) if "Tty" in body else None
+        if tty is None and exec_id:
+            tty = self.checker.containers.exec_tty(exec_id)
+        return StdioCheck(FrameDecoder(max_payload=self.checker.limits.max_frame, keep_payloads=False),
+                          tty=tty, container=f"exec {exec_id}" if exec_id else None)
+
     def _copy_resource(self) -> str | None:
         sink = self._request_body
         if sink and isinstance(sink.check, JSONBodyCheck) and isinstance(sink.check.value, dict):
@@ -449,6 +504,8 @@ class ExchangeCheck:
         return out
 
     def response_body(self, chunk: bytes) -> list[Finding]:
+        if self._later_response is not None and len(self._later_response) < _LATER_JSON_CAP:
+            self._later_response += chunk[:_LATER_JSON_CAP]
         if self._response_body is None or not chunk:
             return []
         return self._add(self._response_body.feed(chunk), self._response_body.prefix)
@@ -460,9 +517,18 @@ class ExchangeCheck:
         self._stdio_mode = self.stdio_stream
         self._response_body = None
         out: list[Finding] = []
+        if self._later_response is not None:
+            answer = self._later_json(self._later_response)
+            self._later_response = None
+            if isinstance(answer.get("Id"), str):
+                body = self._later_json(self._later_body)
+                self.checker.containers.remember_exec(answer["Id"], _truthy_json(body.get("Tty", False)))
         if not complete:
             out += self._one("v114.body.truncated", f"the connection ended before the body did "
                              f"({sink.size} byte(s) received)", f"body@{sink.size}")
+            # a body cut short is judged only by that: whole-body verdicts (JSON, tar) would be about
+            # bytes that never came
+            return out
         out += self._add(sink.finish(), sink.prefix)
         self._learn(sink)
         return out

@@ -345,11 +345,18 @@ def test_client_disconnects_mid_stream(proxy, fake):
     assert get(proxy.url, "/v1.14/_ping")[1] == b"OK"
 
 
-def test_malformed_response_gives_502(proxy):
-    head, body = get(proxy.url, "/v1.14/bad")
-    assert head.startswith(b"HTTP/1.1 502")
+def test_malformed_response_passes_on_with_a_finding(proxy):
+    # what the daemon sent reaches the client as it was (the client's own parser says what it thinks),
+    # and the proxy says why it could not read it
+    with connect(proxy.url) as s:
+        s.sendall(b"GET /v1.14/bad HTTP/1.1\r\nHost: d\r\n\r\n")
+        got = b""
+        while chunk := s.recv(65536):
+            got += chunk
+    assert got == b"HTTP/1.1 OK-ish\r\nfoo\r\n\r\n"
     [line] = lines_for(proxy, "/v1.14/bad")
-    assert line["status"] == 502 and line.get("error")
+    assert "malformed" in line["error"]
+    assert [f["rule"] for f in line["findings"]] == ["v114.route.unknown", "v114.http.malformed"]
     assert get(proxy.url, "/v1.14/_ping")[1] == b"OK"
 
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from conformance.capture.redact import REDACTED, redact
 from conformance.daemonurl import DaemonURLError, default_upstream, parse_daemon_url
 from conformance.proxy.chunked import ChunkedDecoder, ChunkedError
-from conformance.proxy.front import ClientFront
 from conformance.proxy.heads import HeadError, parse_request_head, parse_response_head
 
 
@@ -105,62 +104,3 @@ def test_heads():
     for bad in (b"garbage\r\n\r\n", b"HTTP/1.1 2000 X\r\n\r\n", b"HTTP/1.1 200 OK\r\nno-colon\r\n\r\n"):
         with pytest.raises(HeadError):
             parse_response_head(bad)
-
-
-# -- request framing in the client front -----------------------------------------------------------
-class _Writer:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, b):
-        self.data += b
-
-    def get_extra_info(self, name, default=None):
-        return default
-
-    def is_closing(self):
-        return False
-
-
-def _front_read_all(wire: bytes, cuts: list[int]):
-    async def go():
-        reader = asyncio.StreamReader()
-        pos, i = 0, 0
-        while pos < len(wire):
-            n = cuts[i % len(cuts)]
-            reader.feed_data(wire[pos:pos + n])
-            pos, i = pos + n, i + 1
-        reader.feed_eof()
-        hijacks = []
-        front = ClientFront(reader, _Writer(), lambda *a: hijacks.append(a))
-        seen = bytearray()
-        while True:
-            data = await front.read(7)
-            if not data:
-                break
-            seen += data
-        return bytes(seen), hijacks
-    return asyncio.run(go())
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(1, 40), min_size=1, max_size=10), st.binary(max_size=50))
-def test_front_passes_requests_and_detaches_at_attach(cuts, stdin):
-    plain = (b"GET /v1.14/_ping HTTP/1.1\r\nHost: d\r\n\r\n"
-             b"POST /v1.14/containers/create HTTP/1.1\r\nContent-Length: 4\r\n\r\n{}\r\n"
-             b"POST /v1.14/build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
-    attach = b"POST /v1.14/containers/abc/attach?stream=1&stdin=1 HTTP/1.1\r\nHost: d\r\n\r\n"
-    seen, hijacks = _front_read_all(plain + attach + stdin, cuts)
-    assert seen == plain
-    assert len(hijacks) == 1
-    head, raw_head, rest = hijacks[0][:3]
-    assert raw_head == attach and head.target.startswith("/v1.14/containers/abc/attach")
-    # rest is what followed in the same read; the relay reads the remainder from the socket itself
-    assert stdin.startswith(rest)
-
-
-def test_front_does_not_detach_for_websocket_or_get():
-    wire = (b"GET /v1.14/containers/abc/attach/ws?stream=1 HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"
-            b"GET /v1.14/containers/abc/json HTTP/1.1\r\n\r\n")
-    seen, hijacks = _front_read_all(wire, [5])
-    assert seen == wire and not hijacks

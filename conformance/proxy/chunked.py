@@ -13,7 +13,9 @@ _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
 
 
 class ChunkedError(ValueError):
-    """The bytes are not a valid chunked body."""
+    """The bytes are not a valid chunked body. `payload`: what the same feed decoded before the error."""
+
+    payload = b""
 
 
 class ChunkedDecoder:
@@ -42,6 +44,19 @@ class ChunkedDecoder:
         end = len(buf)
         state = self._state
         remaining = self._remaining
+        try:
+            pos, state, remaining = self._run(buf, out, pos, end, state, remaining)
+        except ChunkedError as exc:
+            exc.payload = b"".join(bytes(o) for o in out)
+            raise
+        del buf[:pos]
+        self._state = state
+        self._remaining = remaining
+        if not out:
+            return b""
+        return bytes(out[0]) if len(out) == 1 else b"".join(out)
+
+    def _run(self, buf: bytearray, out: list, pos: int, end: int, state: int, remaining: int):
         while pos < end:
             if state == _DATA:
                 take = min(remaining, end - pos)
@@ -84,12 +99,7 @@ class ChunkedDecoder:
                     self.leftover = bytes(buf[pos:])
                     pos = end
                     break
-        del buf[:pos]
-        self._state = state
-        self._remaining = remaining
-        if not out:
-            return b""
-        return bytes(out[0]) if len(out) == 1 else b"".join(out)
+        return pos, state, remaining
 
     def eof_error(self) -> str | None:
         """Why an EOF now would cut the body short, or None when the body is complete."""

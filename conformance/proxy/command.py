@@ -31,6 +31,15 @@ def register(subparsers) -> None:
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a non-loopback TCP listen address (the daemon's full power, unauthenticated)")
     p.add_argument("--quiet", action="store_true", help="no line per exchange (summary only)")
+    p.add_argument("--width", type=int, default=0, metavar="N",
+                   help="cut request targets in console lines to N characters (default: whole targets)")
+    p.add_argument("--min-severity", choices=("info", "warning", "error"), default="info",
+                   help="show findings of at least this severity on the console (the log keeps all)")
+    p.add_argument("--fail-on", choices=("error", "warning", "never"), default="never",
+                   help="exit 1 at shutdown when a finding of this severity or worse was seen (to gate a "
+                        "CI job); default: never")
+    p.epilog = ("exit status: 0 stopped cleanly (Ctrl-C or SIGTERM), 1 findings at the --fail-on level, "
+                "2 usage error or unusable address (including an upstream that is the proxy itself)")
     p.set_defaults(func=run)
 
 
@@ -54,14 +63,15 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args, listen, upstream) -> int:
     from .console import ConsoleReport
-    from .embedded import EmbeddedProxy
+    from .embedded import EmbeddedProxy, UpstreamLoop
     from .recorder import FlowRecorder
     from .session import ProxySession
 
     session = ProxySession(ignore=args.ignore, log_path=args.log)
-    console = ConsoleReport(show_findings=not args.quiet)
+    console = ConsoleReport(show_findings=not args.quiet, width=args.width, min_severity=args.min_severity)
     if not args.quiet:
         session.sinks.append(console.exchange)
+        session.open_sinks.append(console.opened)
     if args.no_redact:
         print(f"conformance proxy: WARNING: --no-redact: registry credentials (X-Registry-Auth, "
               f"X-Registry-Config, /auth passwords) are written in clear to {args.record} (created mode 0600); "
@@ -72,10 +82,14 @@ async def _serve(args, listen, upstream) -> int:
     proxy = EmbeddedProxy(listen, upstream, session, recorder)
     try:
         bound = await proxy.start()
+    except UpstreamLoop as exc:
+        print(f"conformance proxy: {exc}", file=sys.stderr)
+        session.close()
+        return 2
     except OSError as exc:
         print(f"conformance proxy: cannot listen on {listen}: {exc}", file=sys.stderr)
         session.close()
-        return 1
+        return 2
     console.console.print(f"conformance proxy: listening on {bound}, upstream {upstream}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,9 +99,15 @@ async def _serve(args, listen, upstream) -> int:
     try:
         await stop.wait()
     finally:
-        await proxy.stop()
+        await proxy.stop()  # open exchanges are logged and recorded as cut by the proxy first
         console.summary(session.stats)
         session.close()
         if recorder is not None:
             recorder.close()
-    return 0
+    return failed_at(session.stats, args.fail_on)
+
+
+def failed_at(stats, level: str) -> int:
+    """1 when a finding at `level` or worse was seen ("never": always 0)."""
+    levels = {"error": ("error",), "warning": ("error", "warning")}.get(level, ())
+    return int(any(stats.by_severity.get(sev) for sev in levels))

@@ -1,190 +1,130 @@
-"""mitmproxy embedded lean, behind our own Unix/TCP listener, with Unix-socket upstreams.
+"""The proxy server: our own listener, one relay per client connection, Unix or TCP on both sides.
 
-A `Master` with only the addons a socket proxy needs (core, proxyserver for its options,
-next_layer, tlsconfig) plus ours: every hook is dispatched to every addon, and mitmdump's ~37
-default addons do nothing here. We accept connections ourselves (`ClientFront`) and hand them to
-mitmproxy's reverse-proxy connection handler; a Unix upstream is reached through a sentinel host
-name that our `open_connection` maps to the socket path. Written for mitmproxy 11.0.2 (pinned).
+Every exchange goes through `relay.ClientConnection`, which carries the bytes exactly as they come
+and feeds the checker on the way. mitmproxy is not in the path: its HTTP layer re-frames bodies,
+closes on a client's half-close, replaces short bodies with its own HTML 502 and cannot carry the
+v1.14 200-style hijack, and a proxy people debug clients with must never be what breaks them.
+mitmproxy's flow format is kept (`--record` writes flows that mitmweb opens), and the addon in
+`proxy_addons/` serves users of stock mitmdump.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import socket
 import stat
 
-from mitmproxy import options
-from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
-from mitmproxy.master import Master
-from mitmproxy.proxy import layers, mode_servers, mode_specs
-from mitmproxy.proxy import server as mitm_server
-
 from ..daemonurl import DaemonURL
-from . import fastpath
-from .front import ClientFront
-from .heads import RequestHead
-from .hijack import AttachRelay
 from .ordering import EventOrdering
+from .relay import ClientConnection
 from .session import ProxySession
 
 logger = logging.getLogger("conformance.proxy")
 
-IDLE_TIMEOUT = 24 * 3600  # mitmproxy's 10 min would cut a quiet `events` or `logs -f`
+BACKLOG = 1024  # asyncio's default of 100 refused 9-36 of 200 clients connecting at once
+OPEN_LINE_AFTER = 1.0  # seconds: an exchange still open this long is announced when it starts
 
 
-# -- Unix-socket upstreams -------------------------------------------------------------------------
-_unix_hosts: dict[str, str] = {}  # sentinel host -> socket path
-_sentinels = itertools.count(1)
-
-
-class _UnixStreamWriter(asyncio.StreamWriter):
-    """A writer whose peername/sockname look like (host, port), as mitmproxy assumes."""
-
-    host = "unix-socket"
-
-    def get_extra_info(self, name, default=None):
-        if name in ("peername", "sockname"):
-            return (self.host, 0)
-        return super().get_extra_info(name, default)
-
-
-async def _open_unix(host: str, path: str, limit: int = 1 << 16):
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=limit, loop=loop)
-    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
-    transport, _ = await loop.create_unix_connection(lambda: protocol, path)
-    writer = _UnixStreamWriter(transport, protocol, reader, loop)
-    writer.host = host
-    return reader, writer
-
-
-class _AsyncioWithUnix:
-    """`asyncio` as mitmproxy's server module sees it, with open_connection knowing our sentinels."""
-
-    def __init__(self, real):
-        self._real = real
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-    async def open_connection(self, host=None, port=None, **kwargs):
-        path = _unix_hosts.get(host)  # type: ignore[arg-type]
-        if path is not None:
-            return await _open_unix(host, path)
-        return await self._real.open_connection(host, port, **kwargs)
-
-
-def unix_upstream_host(path: str) -> str:
-    """A host name that mitmproxy's reverse mode can target and that connects to `path`."""
-    if not isinstance(mitm_server.asyncio, _AsyncioWithUnix):
-        mitm_server.asyncio = _AsyncioWithUnix(asyncio)
-    for host, known in _unix_hosts.items():
-        if known == path:
-            return host
-    host = f"unix-{next(_sentinels)}.docker.invalid"
-    _unix_hosts[host] = path
-    return host
-
-
-# -- the embedded proxy ----------------------------------------------------------------------------
-def lean_master(session: ProxySession, upstream: DaemonURL, recorder=None) -> Master:
-    from proxy_addons.docker_conformance import DockerConformance
-
-    if upstream.is_unix:
-        assert upstream.path
-        target = f"http://{unix_upstream_host(upstream.path)}:80"
-    else:
-        target = f"http://{upstream.host}:{upstream.port}"
-    opts = options.Options()
-    master = Master(opts)
-    master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
-                      DockerConformance(session, recorder))
-    opts.update(mode=[f"reverse:{target}"], server=False, keep_host_header=True,
-                connection_strategy="lazy")
-    return master
+class UpstreamLoop(OSError):
+    """The upstream is the proxy's own listening socket."""
 
 
 class EmbeddedProxy:
-    """Listens on `listen`, relays to `upstream` through mitmproxy (and the attach relay)."""
+    """Listens on `listen`, relays every connection to `upstream`, judging each exchange."""
 
-    def __init__(self, listen: DaemonURL, upstream: DaemonURL, session: ProxySession, recorder=None,
-                 fast_chunks: bool = True):
+    def __init__(self, listen: DaemonURL, upstream: DaemonURL, session: ProxySession, recorder=None):
         self.listen = listen
         self.upstream = upstream
         self.session = session
         self.recorder = recorder
-        self.fast_chunks = fast_chunks
         self.ordering = EventOrdering()
-        self.master: Master | None = None
-        self.mode: mode_specs.ProxyMode | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._master_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._watch: asyncio.Task | None = None
         self.bound: DaemonURL | None = None  # the address actually listened on (port 0 resolved)
 
     async def start(self) -> DaemonURL:
-        if self.fast_chunks:
-            fastpath.install()
-        self.master = lean_master(self.session, self.upstream, self.recorder)
-        self.mode = mode_specs.ProxyMode.parse(self.master.options.mode[0])
-        self._master_task = asyncio.ensure_future(self.master.run())
+        refuse_loop(self.listen, self.upstream)
         if self.listen.is_unix:
             assert self.listen.path
             sock = bind_private_unix_socket(self.listen.path)
-            self._server = await asyncio.start_unix_server(self._on_client, sock=sock, limit=1 << 16)
+            self._server = await asyncio.start_unix_server(self._on_client, sock=sock, limit=1 << 16,
+                                                           backlog=BACKLOG)
             self.bound = self.listen
         else:
             self._server = await asyncio.start_server(self._on_client, self.listen.host, self.listen.port,
-                                                      limit=1 << 16)
+                                                      limit=1 << 16, backlog=BACKLOG)
             host, port = self._server.sockets[0].getsockname()[:2]
             self.bound = DaemonURL(host=host, port=port)
+        try:
+            refuse_loop(self.bound, self.upstream)
+        except UpstreamLoop:
+            await self.stop()
+            raise
+        if self.session.open_sinks:
+            self._watch = asyncio.ensure_future(self._watch_open())
         return self.bound
 
+    async def _watch_open(self) -> None:
+        while True:
+            await asyncio.sleep(OPEN_LINE_AFTER / 4)
+            self.session.announce_open(OPEN_LINE_AFTER)
+
     async def stop(self) -> None:
+        """Stop listening, cut what is still open (each is logged and recorded as cut by the proxy)."""
         if self._server is not None:
             self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+        if self._watch is not None:
+            self._watch.cancel()
         for t in list(self._tasks):
             t.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2)
-        if self.master is not None:
-            self.master.shutdown()
-        if self._master_task is not None:
+            await asyncio.wait(self._tasks, timeout=5)
+        if self._server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._master_task, 5)
-        if self.listen.is_unix and self.listen.path:
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+        if self.listen.is_unix and self.listen.path and self.bound is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.listen.path)
 
-    def _track(self, coro) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        assert self.master is not None and self.mode is not None
-        front = ClientFront(reader, writer, self._hijack, self.ordering)
-        handler = mode_servers.ProxyConnectionHandler(self.master, front, front, self.master.options, self.mode)
-        handler.layer = layers.modes.ReverseProxy(handler.layer.context)
-        handler.timeout_watchdog.timeout = IDLE_TIMEOUT
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         try:
-            await handler.handle_client()
-        except Exception:
-            logger.exception("connection handler failed")
-        if not front.detached:
-            with contextlib.suppress(Exception):
-                writer.close()
+            await ClientConnection(self.session, self.upstream, reader, writer, self.ordering).run()
+        except asyncio.CancelledError:
+            pass  # shutting down: the connection logged its open exchange as cut
+        finally:
+            self._tasks.discard(task)
 
-    def _hijack(self, head: RequestHead, raw_head: bytes, rest: bytes, reader: asyncio.StreamReader,
-                writer: asyncio.StreamWriter) -> None:
-        relay = AttachRelay(self.session, self.upstream, head, raw_head, rest, reader, writer)
-        self._track(relay.run())
+
+def refuse_loop(listen: DaemonURL, upstream: DaemonURL) -> None:
+    """Refuse an upstream that is the proxy itself (DOCKER_HOST pointing at the proxy, say): every
+    request would come back to it, without end."""
+    if listen.is_unix and upstream.is_unix:
+        assert listen.path and upstream.path
+        same = os.path.realpath(listen.path) == os.path.realpath(upstream.path)
+        if not same:
+            with contextlib.suppress(OSError):
+                a, b = os.stat(listen.path), os.stat(upstream.path)
+                same = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    elif not listen.is_unix and not upstream.is_unix:
+        same = listen.port == upstream.port and listen.port not in (0, None) and (
+            listen.host == upstream.host or _local(listen.host) and _local(upstream.host))
+    else:
+        same = False
+    if same:
+        raise UpstreamLoop(f"the upstream {upstream} is the proxy's own listening address {listen}; "
+                           "name the daemon with --upstream (is DOCKER_HOST pointing at the proxy?)")
+
+
+def _local(host: str | None) -> bool:
+    return host in ("0.0.0.0", "::", "127.0.0.1", "localhost", "::1", "") or bool(host and host.startswith("127."))
 
 
 def bind_private_unix_socket(path: str) -> socket.socket:

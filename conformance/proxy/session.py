@@ -126,7 +126,10 @@ class SessionStats:
 
     exchanges: int = 0
     hijacked: int = 0
-    errors: int = 0  # exchanges that ended in a transport error (not a finding)
+    errors: int = 0  # exchanges that ended in a transport error (not a finding, not a hang-up)
+    cut_by_client: int = 0  # streams the client ended (a `logs -f` or `events` left with ^C)
+    cut_by_proxy: int = 0  # exchanges still open when the proxy stopped
+    refused: int = 0  # requests the proxy answered itself (head too large, malformed)
     by_rule: Counter = field(default_factory=Counter)
     by_severity: Counter = field(default_factory=Counter)
     endpoints: Counter = field(default_factory=Counter)
@@ -143,6 +146,8 @@ class ProxySession:
         self.recording = False  # set by FlowRecorder.attach: exchanges keep their bytes (capped)
         self._ids = itertools.count(1)
         self.begun = 0  # exchanges opened; equals stats.exchanges once all have ended
+        self.open: dict[str, LiveExchange] = {}  # exchanges begun and not finished, in order
+        self.open_sinks: list[Callable[[LiveExchange], None]] = []  # told of an exchange still open
         self._log: IO[str] | None = None
         self.log_path = log_path
         if log_path:
@@ -150,14 +155,32 @@ class ProxySession:
 
     def begin(self, method: str, target: str, headers: list[tuple[str, str]]) -> LiveExchange:
         self.begun += 1
-        return LiveExchange(self, str(next(self._ids)), method, target, headers)
+        ex = LiveExchange(self, str(next(self._ids)), method, target, headers)
+        self.open[ex.id] = ex
+        return ex
+
+    def announce_open(self, older_than: float) -> None:
+        """Tell the open sinks, once, of each exchange open for longer than `older_than` seconds
+        (a hanging request is what people debug: it shows when it starts, not when it ends)."""
+        now = time.perf_counter()
+        for ex in list(self.open.values()):
+            if not ex.announced and now - ex._t0 >= older_than:
+                ex.announced = True
+                for sink in self.open_sinks:
+                    try:
+                        sink(ex)
+                    except Exception:
+                        logger.exception("open-exchange sink failed")
 
     def _finished(self, ex: LiveExchange) -> None:
+        self.open.pop(ex.id, None)
         line = ex.log_line()
         st = self.stats
         st.exchanges += 1
         st.hijacked += ex.hijacked
-        st.errors += ex.error is not None
+        st.errors += ex.error is not None and ex.cut is None
+        st.cut_by_client += ex.cut == "client"
+        st.cut_by_proxy += ex.cut == "proxy"
         st.endpoints[ex.endpoint_id or f"(unknown) {ex.method}"] += 1
         for f in line["findings"]:
             st.by_rule[f["rule"]] += 1
@@ -197,6 +220,12 @@ class LiveExchange:
         self.response_bytes = 0
         self.hijacked = False
         self.error: str | None = None
+        self.cut: str | None = None  # "client" or "proxy" when one of them ended the exchange early
+        self.framing_error: str | None = None  # a relay's word that the daemon's framing broke
+        self.announced = False
+        self.websocket = False  # a websocket attach (its messages, not raw bytes, are kept)
+        self._ws_readers = None
+        self._early_stdin: list[bytes] | None = []  # raw-stream bytes from the client before the answer
         self.finished = False
         self.flow = None  # the mitmproxy flow, when mitmproxy carried the exchange (for recording)
         # with --record: streamed request/response bodies and hijacked bytes, kept for the recorder
@@ -218,10 +247,14 @@ class LiveExchange:
             return
         try:
             fn(*args)
-        except Exception as exc:  # the checker's bug is a log line, never a dropped byte
+        except Exception as exc:  # the checker's bug is a finding and a log line, never a dropped byte
             self._checking = False
-            logger.exception("checker failed on exchange %s", self.id)
-            self.error = f"checker failed: {type(exc).__name__}: {exc}"
+            what = f"{type(exc).__name__}: {str(exc)[:200]}"
+            logger.warning("checker failed on exchange %s (%s); the exchange is still relayed", self.id, what)
+            logger.debug("checker failure", exc_info=True)
+            self.note("v114.checker.internal", f"the checker failed in {getattr(fn, '__name__', 'a step')}: "
+                      f"{what}; judged only in part", "checker", side="request" if self.status is None
+                      else "response")
 
     def request_body(self, chunk: bytes) -> None:
         self.request_bytes += len(chunk)
@@ -285,21 +318,83 @@ class LiveExchange:
             self.response_bytes += len(payload)
         self._call(self.check.websocket_message, from_client, text, payload)
 
+    # -- what the relay adds -------------------------------------------------------------------
+    def note(self, rule_id: str, message: str, where: str = "", evidence: bytes | str = "",
+             side: str | None = None) -> None:
+        """A finding seen on the wire by the carrier (framing, heads), beside the checker's own."""
+        try:
+            self.check.note(rule_id, message, where, evidence, side)
+        except Exception:
+            logger.exception("note failed on exchange %s", self.id)
+
+    def note_error(self, message: str) -> None:
+        if self.error is None:
+            self.error = message
+
+    def body_bytes(self, side: str) -> int:
+        return self.request_bytes if side == "request" else self.response_bytes
+
+    def client_stream(self, chunk: bytes) -> None:
+        """Bytes from the client after the request of a raw stream (stdin, websocket frames)."""
+        if self._early_stdin is not None:
+            self._early_stdin.append(chunk)  # the daemon has not answered yet: hijacked or not?
+            return
+        if self._ws_readers is not None:
+            self._ws_feed(self._ws_readers[0], chunk)
+        else:
+            self.hijack_client(chunk)
+
+    def daemon_stream(self, chunk: bytes) -> None:
+        if self._ws_readers is not None:
+            reader = self._ws_readers[1]
+            self._ws_feed(reader, chunk)
+            if reader.failed is not None and not reader.reported:
+                reader.reported = True
+                self.note("v114.websocket.invalid", f"websocket frames from the daemon: {reader.failed}",
+                          "websocket", chunk, "response")
+        else:
+            self.hijack_daemon(chunk)
+
+    def start_stream(self, websocket: bool) -> None:
+        """The answer made the connection a raw stream (or a websocket): bytes held so far count."""
+        from .wsframes import WebsocketReader
+
+        self.hijacked = True
+        if websocket:
+            self.websocket = True
+            self._ws_readers = (WebsocketReader(from_client=True), WebsocketReader(from_client=False))
+        early, self._early_stdin = self._early_stdin or [], None
+        for chunk in early:
+            self.client_stream(chunk)
+
+    def _ws_feed(self, reader, chunk: bytes) -> None:
+        from mitmproxy.websocket import WebSocketMessage
+
+        for is_text, payload in reader.feed(chunk):
+            opcode = 1 if is_text else 2
+            message = WebSocketMessage(opcode, reader.from_client, payload, time.time()) \
+                if self.kept_websocket is not None else None
+            self.websocket_message(reader.from_client, is_text, payload, message)
+
     def abandon(self) -> None:
         """The client left: stop judging the response (its end is not the daemon's doing)."""
         self._response_open = False
         self._checking = False
 
     # -- ending --------------------------------------------------------------------------------
-    def finish(self, error: str | None = None, status: int | None = None) -> None:
-        """End the exchange once: close what is open in the checker, log it."""
+    def finish(self, error: str | None = None, status: int | None = None, cut: str | None = None) -> None:
+        """End the exchange once: close what is open in the checker, log it. `cut`: "client" or
+        "proxy" when one of them, not the daemon, ended it early (never a truncation finding)."""
         if self.finished:
             return
         self.finished = True
+        self._early_stdin = None
         if status is not None and self.status is None:
             self.status = status
         if error and self.error is None:
             self.error = error
+        if cut is not None and self.cut is None:
+            self.cut = cut
         if self._response_open:
             self._response_open = False
             if self.hijacked:
@@ -340,6 +435,8 @@ class LiveExchange:
         }
         if self.error is not None:
             line["error"] = self.error
+        if self.cut is not None:
+            line["cut"] = self.cut  # "client" or "proxy": not the daemon's doing
         return line
 
 

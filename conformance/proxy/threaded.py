@@ -15,8 +15,7 @@ class ProxyThread:
     """`with ProxyThread(listen, upstream) as p:` ... `p.url`, `p.session`; stops on exit."""
 
     def __init__(self, listen: DaemonURL, upstream: DaemonURL, ignore: Iterable[str] = (),
-                 log_path: str | None = None, record_path: str | None = None, fast_chunks: bool = True,
-                 redact_record: bool = True):
+                 log_path: str | None = None, record_path: str | None = None, redact_record: bool = True):
         from .recorder import FlowRecorder
 
         self.session = ProxySession(ignore=ignore, log_path=log_path)
@@ -25,7 +24,7 @@ class ProxyThread:
         self.recorder = FlowRecorder(record_path, redact=redact_record) if record_path else None
         if self.recorder is not None:
             self.recorder.attach(self.session)
-        self.proxy = EmbeddedProxy(listen, upstream, self.session, self.recorder, fast_chunks=fast_chunks)
+        self.proxy = EmbeddedProxy(listen, upstream, self.session, self.recorder)
         self.url: DaemonURL | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="conformance-proxy", daemon=True)

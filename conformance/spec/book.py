@@ -79,6 +79,22 @@ class RuleBook:
             return m.group(1), m.group(2)
         return None, path
 
+    def hijacks(self, method: str, target: str, headers=()) -> bool:
+        """Can this request turn its connection into a raw stream? The one place that says so.
+
+        v1.14's attach, later routes that hijack (exec start), and any request that asks for
+        `Upgrade: tcp`. (A websocket upgrade is a protocol switch, not a raw stream.) Whatever a
+        request says, a `101` answer that is not a websocket switch makes the stream raw too."""
+        for name, value in headers:
+            if name.lower() == "upgrade" and value.strip().lower() == "tcp":
+                return True
+        if method.upper() != "POST":
+            return False
+        m = self.match(method, target)
+        if m.endpoint is not None:
+            return m.endpoint.hijacked
+        return m.later is not None and m.later.hijacked
+
     def match(self, method: str, target: str) -> RouteMatch:
         """Resolve a request target (path with optional query) for a method."""
         raw_path = target.split("?", 1)[0]

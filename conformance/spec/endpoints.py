@@ -1065,7 +1065,7 @@ def _family(root: str, summary: str, since: str) -> tuple[LaterRoute, LaterRoute
 LATER_ROUTES: tuple[LaterRoute, ...] = (
     LaterRoute("HEAD", "/_ping", "Ping with HEAD", "1.40"),
     LaterRoute("POST", "/containers/{id}/exec", "Create an exec instance", "1.15"),
-    LaterRoute("POST", "/exec/{id}/start", "Start an exec instance", "1.15"),
+    LaterRoute("POST", "/exec/{id}/start", "Start an exec instance", "1.15", hijacked=True),
     LaterRoute("POST", "/exec/{id}/resize", "Resize an exec instance's TTY", "1.15"),
     LaterRoute("GET", "/exec/{id}/json", "Inspect an exec instance", "1.16"),
     LaterRoute("GET", "/images/get", "Export several images in one tarball", "1.15"),

@@ -152,6 +152,22 @@ _RULES: tuple[Rule, ...] = (
     # --- headers (notes §0.6, §4.4) ---
     Rule("v114.header.later", INFO, "The response carries headers 1.2.0 never sent (Server, Api-Version, "
          "Ostype, Docker-Experimental).", "header", "notes §4.4"),
+    # --- HTTP/1 framing as the proxy relays it (RFC 9112; 1.2.0 is Go net/http) ---
+    Rule("v114.http.malformed", ERR, "A message head (request line or status line and header fields) and "
+         "a chunked body follow HTTP/1.1 syntax.", "http", "RFC 9112 §2-§7"),
+    Rule("v114.http.framing-conflict", ERR, "A message does not carry Content-Length together with "
+         "Transfer-Encoding (Go net/http never sends both; the chunked framing is the one used).", "http",
+         "RFC 9112 §6.1"),
+    Rule("v114.http.head-too-large", ERR, "A message head fits in 64 KiB (Go net/http reads at most 1 MiB "
+         "of request head and 1.2.0's own heads are a few hundred bytes).", "http", "RFC 9112 §2.3"),
+    Rule("v114.http.unsolicited-continue", WARN, "A `100 Continue` comes only after a request that sent "
+         "`Expect: 100-continue` (legal HTTP, but 1.2.0 never sends one otherwise).", "http",
+         "RFC 9110 §15.2.1"),
+    Rule("v114.websocket.invalid", ERR, "Websocket attach frames from the daemon follow RFC 6455 framing "
+         "(unmasked, known opcodes, valid lengths).", "websocket", "RFC 6455 §5"),
+    Rule("v114.checker.internal", INFO, "The checker failed on this exchange (a bug of this tool, not of "
+         "the daemon); the exchange was still relayed, logged and recorded, but judged only in part.",
+         "checker", "this tool"),
 )
 
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}
