@@ -5,10 +5,12 @@ from .endpoints import ENDPOINTS, LATER_ROUTES
 from .model import (
     BodyField,
     BodyKind,
+    Cause,
     Endpoint,
     Erratum,
     FieldType,
     LaterRoute,
+    Outcome,
     Param,
     ParamKind,
     RequestBody,
@@ -22,6 +24,6 @@ RULEBOOK = RuleBook(ENDPOINTS, LATER_ROUTES)
 
 __all__ = [
     "API_VERSION", "RULEBOOK", "RULES", "ENDPOINTS", "LATER_ROUTES", "RouteMatch", "RuleBook",
-    "compare_versions", "rule", "BodyField", "BodyKind", "Endpoint", "Erratum", "FieldType", "LaterRoute",
-    "Param", "ParamKind", "RequestBody", "Response", "Rule", "Severity",
+    "compare_versions", "rule", "BodyField", "BodyKind", "Cause", "Endpoint", "Erratum", "FieldType", "LaterRoute",
+    "Outcome", "Param", "ParamKind", "RequestBody", "Response", "Rule", "Severity",
 ]

@@ -20,6 +20,8 @@ Conventions:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .model import (
     BodyField,
     BodyKind,
@@ -27,6 +29,8 @@ from .model import (
     Erratum,
     FieldType,
     LaterRoute,
+    Cause,
+    Outcome,
     Param,
     ParamKind,
     RequestBody,
@@ -44,6 +48,18 @@ BOOL, INT, STR = FieldType.BOOL, FieldType.INT, FieldType.STRING
 STRS, OBJ, LIST = FieldType.STRING_LIST, FieldType.OBJECT, FieldType.LIST
 
 _SRV = "[S12 api/server/server.go"
+
+# Value patterns the strategies generate from (what 1.2.0 accepts and gives a meaning to).
+NAME_PATTERN = r"/?[a-zA-Z0-9_.-]+"
+REPO_PATTERN = r"[a-z0-9]{2,12}(/[a-z0-9]{2,12})?"  # [namespace/]name (1.2.0 also takes - _ . anywhere)
+TAG_PATTERN = r"[A-Za-z0-9_.-]{1,30}"
+PORT_KEY = r"[1-9][0-9]{0,3}/(tcp|udp)"
+ABS_PATH = r"/[a-z][a-z0-9_]{0,10}(/[a-z0-9_]{1,8}){0,2}"
+IPV4 = r"(127|10)\.[0-9]{1,2}\.[0-9]{1,2}\.[1-9]"
+# The suite reaches no registry, and may send nothing off the machine: its registry names are on loopback
+# ports where nothing listens, so a real daemon fails the way 1.2.0 did without a network.
+LOOPBACK_REGISTRY = "127.0.0.1:9"
+REGISTRY_REPO = r"127\.0\.0\.1:9/[a-z0-9]{2,10}"
 
 # --- shared pieces -----------------------------------------------------------------------------------
 
@@ -79,27 +95,28 @@ _ATTACH_PARAMS = (
 
 # Config keys read by 1.2.0 at create and commit (runconfig.ContainerConfigFromJob).
 _CONFIG_FIELDS: tuple[BodyField, ...] = (
-    BodyField("Hostname", STR),
-    BodyField("Domainname", STR),
-    BodyField("User", STR),
-    BodyField("Memory", INT, "bytes; 0 < Memory < 524288 is refused with 500"),
-    BodyField("MemorySwap", INT),
-    BodyField("CpuShares", INT),
-    BodyField("Cpuset", STR, "CPUs to use, e.g. 0,1"),
+    BodyField("Hostname", STR, pattern=r"[a-z][a-z0-9-]{0,20}"),
+    BodyField("Domainname", STR, pattern=r"([a-z][a-z0-9]{0,8}\.)?[a-z]{2,5}"),
+    BodyField("User", STR, values=("", "root", "0", "0:0")),
+    BodyField("Memory", INT, "bytes; 0 < Memory < 524288 is refused with 500", minimum=0, maximum=1 << 30,
+              refused=((1, 524287),)),
+    BodyField("MemorySwap", INT, minimum=-1, maximum=1 << 31),
+    BodyField("CpuShares", INT, minimum=0, maximum=1024),
+    BodyField("Cpuset", STR, "CPUs to use, e.g. 0,1", values=("", "0")),
     BodyField("AttachStdin", BOOL),
     BodyField("AttachStdout", BOOL),
     BodyField("AttachStderr", BOOL),
-    BodyField("PortSpecs", STRS, "deprecated"),
-    BodyField("ExposedPorts", OBJ, 'map of "port/proto" to {}'),
+    BodyField("PortSpecs", STRS, "deprecated", pattern=r"[1-9][0-9]{0,3}"),
+    BodyField("ExposedPorts", OBJ, 'map of "port/proto" to {}', key_pattern=PORT_KEY),
     BodyField("Tty", BOOL),
     BodyField("OpenStdin", BOOL),
     BodyField("StdinOnce", BOOL),
-    BodyField("Env", STRS),
-    BodyField("Cmd", STRS),
-    BodyField("Image", STR),
-    BodyField("Volumes", OBJ, "map of container path to {}"),
-    BodyField("WorkingDir", STR),
-    BodyField("Entrypoint", STRS, documented=False),
+    BodyField("Env", STRS, pattern=r"[A-Z][A-Z0-9_]{0,8}=[ -~]{0,20}"),
+    BodyField("Cmd", STRS, values=("true",), minimum=1),
+    BodyField("Image", STR, refers="image"),
+    BodyField("Volumes", OBJ, "map of container path to {}", key_pattern=ABS_PATH),
+    BodyField("WorkingDir", STR, pattern=ABS_PATH),
+    BodyField("Entrypoint", STRS, documented=False, values=("/bin/sh",)),
     BodyField("NetworkDisabled", BOOL, "the 1.2.0 doc showed it as DisableNetwork"),
     BodyField("DisableNetwork", BOOL, "the 1.2.0 doc's name for NetworkDisabled; 1.2.0 reads only "
               "NetworkDisabled", documented=False, honoured=False),
@@ -107,49 +124,62 @@ _CONFIG_FIELDS: tuple[BodyField, ...] = (
 
 # HostConfig keys read by 1.2.0 at start (runconfig.ContainerHostConfigFromJob).
 _HOSTCONFIG_FIELDS: tuple[BodyField, ...] = (
-    BodyField("Binds", STRS, "host:container[:ro]; missing host paths are created"),
-    BodyField("ContainerIDFile", STR, documented=False),
-    BodyField("LxcConf", LIST, "list of {Key, Value}; a map is silently dropped"),
+    BodyField("Binds", STRS, "host:container[:ro]; missing host paths are created (the suite binds only "
+              "paths under /tmp)", pattern=r"/tmp/v114s-bind-[a-z0-9]{1,8}:" + ABS_PATH + r"(:ro|:rw)?"),
+    BodyField("ContainerIDFile", STR, documented=False, values=("",)),
+    BodyField("LxcConf", LIST, "list of {Key, Value}; a map is silently dropped",
+              members=(BodyField("Key", STR, values=("lxc.utsname",)), BodyField("Value", STR, pattern=r"[a-z]{1,8}"))),
     BodyField("Privileged", BOOL),
-    BodyField("PortBindings", OBJ, 'map of "port/proto" to [{HostIp, HostPort}]'),
-    BodyField("Links", STRS, "name:alias"),
+    BodyField("PortBindings", OBJ, 'map of "port/proto" to [{HostIp, HostPort}]', key_pattern=PORT_KEY,
+              value_list=True, members=(BodyField("HostIp", STR, values=("", "127.0.0.1")),
+                                        BodyField("HostPort", STR, pattern=r"|[1-5][0-9]{4}"))),
+    BodyField("Links", STRS, "name:alias", refers="container", pattern=r":[a-z][a-z0-9]{0,8}"),
     BodyField("PublishAllPorts", BOOL),
-    BodyField("Dns", STRS),
-    BodyField("DnsSearch", STRS, documented=False),
-    BodyField("VolumesFrom", STRS, "container[:ro|:rw]; a missing container is 406"),
-    BodyField("Devices", LIST, "list of {PathOnHost, PathInContainer, CgroupPermissions}", documented=False),
-    BodyField("NetworkMode", STR, "bridge, host, none or container:<id>", documented=False),
-    BodyField("CapAdd", STRS),
-    BodyField("CapDrop", STRS),
-    BodyField("RestartPolicy", OBJ, "{Name: always|on-failure, MaximumRetryCount}", documented=False),
+    BodyField("Dns", STRS, pattern=IPV4),
+    BodyField("DnsSearch", STRS, documented=False, pattern=r"[a-z]{1,8}\.[a-z]{2,4}"),
+    BodyField("VolumesFrom", STRS, "container[:ro|:rw]; a missing container is 406", refers="container",
+              pattern=r"(:ro|:rw)?"),
+    BodyField("Devices", LIST, "list of {PathOnHost, PathInContainer, CgroupPermissions}", documented=False,
+              members=(BodyField("PathOnHost", STR, values=("/dev/null",)),
+                       BodyField("PathInContainer", STR, pattern=r"/dev/v114s[a-z]{1,6}"),
+                       BodyField("CgroupPermissions", STR, values=("rwm", "r", "rw")))),
+    BodyField("NetworkMode", STR, "bridge, host, none or container:<id> (the suite sends none: CI daemons "
+              "have no bridge)", documented=False, values=("none",)),
+    BodyField("CapAdd", STRS, values=("NET_ADMIN", "SYS_TIME", "CHOWN")),
+    BodyField("CapDrop", STRS, values=("MKNOD", "CHOWN", "NET_RAW")),
+    BodyField("RestartPolicy", OBJ, "{Name: always|on-failure, MaximumRetryCount}", documented=False,
+              members=(BodyField("Name", STR, values=("", "always", "on-failure")),
+                       BodyField("MaximumRetryCount", INT, minimum=0, maximum=5))),
 )
 
 _AT_START = "a HostConfig field: 1.2.0 reads it at start, not at create (create takes HostConfig from v1.15)"
 _CREATE_FIELDS = _CONFIG_FIELDS + (
-    BodyField("RestartPolicy", OBJ, _AT_START, honoured=False),
+    replace(_HOSTCONFIG_FIELDS[-1], summary=_AT_START, documented=True, honoured=False),
     BodyField("HostConfig", OBJ, "nested HostConfig: ignored by 1.2.0 (honoured from v1.15)", documented=False,
               honoured=False),
 ) + tuple(
-    BodyField(f.name, f.type, _AT_START, documented=False, honoured=False)
+    replace(f, summary=_AT_START, documented=False, honoured=False)
     for f in _HOSTCONFIG_FIELDS
     if f.name != "RestartPolicy"
 )
 
 _AUTH_FIELDS: tuple[BodyField, ...] = (
-    BodyField("username", STR),
-    BodyField("password", STR),
-    BodyField("email", STR),
-    BodyField("serveraddress", STR),
-    BodyField("auth", STR, "base64 user:password", documented=False),
+    BodyField("username", STR, pattern=r"[a-z][a-z0-9]{3,10}"),
+    BodyField("password", STR, pattern=r"[ -~]{1,16}"),
+    BodyField("email", STR, pattern=r"[a-z]{1,8}@[a-z]{1,8}\.org"),
+    BodyField("serveraddress", STR, values=(f"http://{LOOPBACK_REGISTRY}/v1/",), refers="registry"),
+    BodyField("auth", STR, "base64 user:password", documented=False, pattern=r"[A-Za-z0-9+/]{4,16}={0,2}"),
 )
 
 _LIST_PARAMS = (
     _bool("all", "list stopped containers too"),
-    Param("limit", ParamKind.INT, "show the n last created containers, stopped ones included"),
-    Param("since", ParamKind.STRING, "only containers created after this id or name"),
-    Param("before", ParamKind.STRING, "only containers created before this id or name"),
+    Param("limit", ParamKind.INT, "show the n last created containers, stopped ones included", minimum=-1,
+          maximum=100),
+    Param("since", ParamKind.STRING, "only containers created after this id or name", refers="container"),
+    Param("before", ParamKind.STRING, "only containers created before this id or name", refers="container"),
     _bool("size", "add SizeRw and SizeRootFs"),
-    Param("filters", ParamKind.FILTERS, 'JSON map of lists; 1.2.0 honours only {"exited": ["<int>"]}'),
+    Param("filters", ParamKind.FILTERS, 'JSON map of lists; 1.2.0 honours only {"exited": ["<int>"]}',
+          values=("exited=-?[0-9]{1,3}",)),
 )
 
 _LIST_ERRATA = (
@@ -214,7 +244,7 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(201, BodyKind.JSON_OBJECT, JSON, "ContainerCreated"),),
         errors=(404, 409, 500),
         doc_errors=(404, 406, 500),
-        params=(Param("name", ParamKind.NAME, "container name, ^/?[a-zA-Z0-9_.-]+$"),),
+        params=(Param("name", ParamKind.NAME, "container name, ^/?[a-zA-Z0-9_.-]+$", pattern=NAME_PATTERN),),
         body=RequestBody(kind=BodyKind.JSON_OBJECT, fields=_CREATE_FIELDS, required=True,
                          schema="ContainerCreate"),
         errata=(
@@ -291,7 +321,7 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(200, BodyKind.JSON_OBJECT, JSON, "ContainerTop"),),
         errors=(404, 500),
         doc_errors=(404, 500),
-        params=(Param("ps_args", ParamKind.STRING, "arguments for ps", default="-ef"),),
+        params=(Param("ps_args", ParamKind.STRING, "arguments for ps", default="-ef", values=("-ef", "aux", "-e", "")),),
     ),
     Endpoint(
         id="containers.logs",
@@ -307,8 +337,9 @@ _CONTAINERS: tuple[Endpoint, ...] = (
             _bool("stdout", "include stdout (stdout or stderr is required)"),
             _bool("stderr", "include stderr (stdout or stderr is required)"),
             _bool("timestamps", "prefix each line with an RFC 3339 timestamp"),
-            Param("tail", ParamKind.TAIL, "`all` or the number of last lines", default="all"),
+            Param("tail", ParamKind.TAIL, "`all` or the number of last lines", default="all", minimum=0, maximum=50),
         ),
+        at_least_one=("stdout", "stderr"),
         errata=(
             Erratum(
                 doc="example response has `Content-Type: application/vnd.docker.raw-stream`",
@@ -402,7 +433,8 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(204, BodyKind.NONE), Response(304, BodyKind.NONE)),
         errors=(404, 500),
         doc_errors=(404, 500),
-        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0"),),
+        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0", minimum=0,
+                      maximum=1),),
         errata=(
             _reason(204, "OK", "the 1.2.0 doc's stop example"),
             Erratum(
@@ -422,7 +454,8 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(204, BodyKind.NONE),),
         errors=(404, 500),
         doc_errors=(404, 500),
-        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0"),),
+        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0", minimum=0,
+                      maximum=1),),
         errata=(
             _reason(204, "OK", "the 1.2.0 doc's restart example"),
             Erratum(
@@ -560,7 +593,8 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         doc_errors=(404, 500),
         body=RequestBody(
             kind=BodyKind.JSON_OBJECT,
-            fields=(BodyField("Resource", STR, "path in the container; a leading / is stripped"),),
+            fields=(BodyField("Resource", STR, "path in the container; a leading / is stripped", refers="path",
+                              values=("/etc/hostname", "etc/hostname", "/etc", "/bin/sh")),),
             content_type="application/json",
             content_type_rule="always",
             required=True,
@@ -590,8 +624,8 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(200, BodyKind.EMPTY, TEXT),),
         errors=(404, 500),
         params=(
-            Param("h", ParamKind.STRICT_INT, "height in rows", required=True),
-            Param("w", ParamKind.STRICT_INT, "width in columns", required=True),
+            Param("h", ParamKind.STRICT_INT, "height in rows", required=True, minimum=0, maximum=500),
+            Param("w", ParamKind.STRICT_INT, "width in columns", required=True, minimum=0, maximum=500),
         ),
         errata=(
             Erratum(
@@ -617,8 +651,10 @@ _IMAGES: tuple[Endpoint, ...] = (
         errors=(500,),
         params=(
             _bool("all", "include intermediate images"),
-            Param("filters", ParamKind.FILTERS, 'JSON map of lists; {"dangling": ["true"]}'),
-            Param("filter", ParamKind.STRING, "glob on the repository name (path.Match)", documented=False),
+            Param("filters", ParamKind.FILTERS, 'JSON map of lists; {"dangling": ["true"]}',
+                  values=("dangling=(true|false)",)),
+            Param("filter", ParamKind.STRING, "glob on the repository name (path.Match)", documented=False,
+                  pattern=r"[a-z0-9*?]{1,12}"),
         ),
         errata=(
             Erratum(
@@ -644,10 +680,12 @@ _IMAGES: tuple[Endpoint, ...] = (
         errors=(500,),
         doc_errors=(500,),
         params=(
-            Param("fromImage", ParamKind.REPO, "image to pull; repo:tag is split when tag is empty"),
-            Param("fromSrc", ParamKind.STRING, "URL to import from, or - for the request body"),
-            Param("repo", ParamKind.REPO, "repository for an import"),
-            Param("tag", ParamKind.STRING, "tag to pull or to give the import"),
+            Param("fromImage", ParamKind.REPO, "image to pull; repo:tag is split when tag is empty",
+                  pattern=REGISTRY_REPO, refers="registry"),
+            Param("fromSrc", ParamKind.STRING, "URL to import from, or - for the request body", values=("-",),
+                  refers="url"),
+            Param("repo", ParamKind.REPO, "repository for an import", pattern=REPO_PATTERN),
+            Param("tag", ParamKind.STRING, "tag to pull or to give the import", pattern=TAG_PATTERN),
             Param("registry", ParamKind.STRING, "listed by the doc, never read", read=False),
         ),
         # a tarball when fromSrc=-, else nothing
@@ -712,7 +750,7 @@ _IMAGES: tuple[Endpoint, ...] = (
         responses=(Response(200, BodyKind.JSON_MESSAGES, JSON, "JSONMessage"),),
         errors=(500,),
         doc_errors=(404, 500),
-        params=(Param("tag", ParamKind.STRING, "tag to push; all tags when empty"),),
+        params=(Param("tag", ParamKind.STRING, "tag to push; all tags when empty", pattern=TAG_PATTERN),),
         # without an X-Registry-Auth header the body must be a JSON AuthConfig (empty body: 500 EOF)
         body=RequestBody(kind=BodyKind.JSON_OBJECT, fields=_AUTH_FIELDS, schema="AuthConfig"),
         errata=(
@@ -740,8 +778,8 @@ _IMAGES: tuple[Endpoint, ...] = (
         errors=(404, 500),
         doc_errors=(400, 404, 409, 500),
         params=(
-            Param("repo", ParamKind.REPO, "repository to tag into", required=True),
-            Param("tag", ParamKind.STRING, "the new tag", default="latest"),
+            Param("repo", ParamKind.REPO, "repository to tag into", required=True, pattern=REPO_PATTERN),
+            Param("tag", ParamKind.STRING, "the new tag", default="latest", pattern=TAG_PATTERN),
             _bool("force", "read but without effect: 1.2.0 always overwrites"),
         ),
         errata=(
@@ -779,7 +817,7 @@ _IMAGES: tuple[Endpoint, ...] = (
         responses=(Response(200, BodyKind.JSON_LIST, JSON, "ImageSearch"),),
         errors=(500,),
         doc_errors=(500,),
-        params=(Param("term", ParamKind.STRING, "search term"),),
+        params=(Param("term", ParamKind.STRING, "search term", pattern=REGISTRY_REPO, refers="registry"),),
         errata=(
             Erratum(
                 doc="results carry `is_automated`",
@@ -848,8 +886,8 @@ _MISC: tuple[Endpoint, ...] = (
         errors=(500,),
         doc_errors=(500,),
         params=(
-            Param("t", ParamKind.REPO, "repository[:tag] for the result"),
-            Param("remote", ParamKind.STRING, "git or HTTP(S) URL of the context"),
+            Param("t", ParamKind.REPO, "repository[:tag] for the result", pattern=REPO_PATTERN),
+            Param("remote", ParamKind.STRING, "git or HTTP(S) URL of the context", refers="url"),
             _bool("q", "suppress verbose output"),
             _bool("nocache", "do not use the cache"),
             _bool("rm", "remove intermediate containers after a successful build", default="1"),
@@ -977,12 +1015,12 @@ _MISC: tuple[Endpoint, ...] = (
         errors=(404, 500),
         doc_errors=(404, 500),
         params=(
-            Param("container", ParamKind.STRING, "source container"),
-            Param("repo", ParamKind.REPO, "repository"),
-            Param("tag", ParamKind.STRING, "tag"),
+            Param("container", ParamKind.STRING, "source container", required=True, refers="container"),
+            Param("repo", ParamKind.REPO, "repository", pattern=REPO_PATTERN),
+            Param("tag", ParamKind.STRING, "tag", pattern=TAG_PATTERN),
             Param("comment", ParamKind.STRING, "commit message"),
             Param("m", ParamKind.STRING, "the 1.2.0 doc's name for comment; never read", read=False),
-            Param("author", ParamKind.STRING, "author"),
+            Param("author", ParamKind.STRING, "author", pattern=r"[A-Za-z ]{1,12}( <[a-z]{1,8}@[a-z]{1,8}\.org>)?"),
             _bool("pause", "pause the container while committing", documented=False, default="1"),
         ),
         # decode errors are only logged: a broken body commits with an empty config
@@ -1022,8 +1060,9 @@ _MISC: tuple[Endpoint, ...] = (
         errors=(500,),
         doc_errors=(500,),
         params=(
-            Param("since", ParamKind.INT, "unix time: replay buffered events (the last 64) from then"),
-            Param("until", ParamKind.INT, "unix time: end the stream then"),
+            Param("since", ParamKind.INT, "unix time: replay buffered events (the last 64) from then", minimum=0,
+                  maximum=2_000_000_000),
+            Param("until", ParamKind.INT, "unix time: end the stream then", minimum=0, maximum=2_000_000_000),
         ),
         errata=(
             Erratum(
@@ -1052,7 +1091,172 @@ _MISC: tuple[Endpoint, ...] = (
     ),
 )
 
-ENDPOINTS: tuple[Endpoint, ...] = _CONTAINERS + _IMAGES + _MISC
+# --- 1.2.0's answer per cause (notes §0.2, §2, §6.2's 1.2.0 column) -----------------------------------
+
+_PLAIN = "text/plain; charset=utf-8"
+_GO_JSON_ERROR = r"(json: .+|unexpected EOF|invalid character .+|EOF)"
+_NO_SUCH_CONTAINER = Outcome(Cause.UNKNOWN_CONTAINER, 404, r"No such container: .+", "notes §0.2")
+_NO_SUCH_IMAGE = Outcome(Cause.UNKNOWN_IMAGE, 404, r"No such image: .+", "notes §2 images")
+_BAD_REPO = Outcome(Cause.BAD_REFERENCE, 500, r"Invalid repository name \(.*\), only \[a-z0-9-_.\] are allowed",
+                    "notes §2 tag; [S12 registry/registry.go validateRepositoryName]")
+_BAD_TAG = Outcome(Cause.BAD_PARAMETER, 500, r"Illegal tag name: .+", "notes §2 tag", when="tag")
+_NOT_MODIFIED = "notes §0.2 (304: no body, no Content-Type)"
+
+
+def _state(status: int, message: str, *states: str, source: str = "notes §2, §6.2") -> tuple[Outcome, ...]:
+    ct = None if status in (204, 304) else _PLAIN
+    return tuple(Outcome(Cause.STATE, status, message, source, when=s, content_type=ct) for s in states)
+
+
+def _in_band(cause: Cause, message: str, source: str, when: str = "") -> Outcome:
+    """An error after the JSON-message stream began: 200, then `{"errorDetail":…,"error":…}` (notes §3.4)."""
+    return Outcome(cause, 200, r'.*\{"errorDetail":\{"message":"' + message + r'"\},"error":"' + message + r'"\}\r\n',
+                   source, when=when, content_type="application/json")
+
+
+_OUTCOMES: dict[str, tuple[Outcome, ...]] = {
+    "containers.list": (
+        Outcome(Cause.BAD_PARAMETER, 500, r".+", "notes §0.3 (filters JSON, exited ints)", when="filters"),
+        Outcome(Cause.UNKNOWN_CONTAINER, 500, r"Could not find container with name or id .+",
+                "[S12 daemon/list.go]"),
+    ),
+    "containers.create": (
+        Outcome(Cause.UNKNOWN_IMAGE, 404, r"No such image: .+ \(tag: .+\)", "notes §5.13"),
+        Outcome(Cause.NAME_CONFLICT, 409, r"Conflict, The name .+ is already assigned to [0-9a-f]{12}\. You have to "
+                r"delete \(or rename\) that container to be able to assign .+ to a container again\.",
+                "notes §0.2; [S12 daemon/daemon.go#L461]"),
+        Outcome(Cause.BAD_PARAMETER, 500, r"Invalid container name \(.*\), only \[a-zA-Z0-9_.-\] are allowed",
+                "notes §2 create, §6.2 (20.10: 400)", when="name"),
+        Outcome(Cause.BAD_PARAMETER, 500, r"Minimum memory limit allowed is 512k", "notes §2 create",
+                when="Memory"),
+        Outcome(Cause.MISSING_PARAMETER, 500, r"prefix can't be empty", "notes §6.2 (create w/o Image)",
+                when="Image"),
+        Outcome(Cause.BAD_BODY, 500, _GO_JSON_ERROR, "notes §0.4"),
+        Outcome(Cause.MISSING_BODY, 500, r"EOF", "notes §0.3"),
+        # the handler never looks at the Content-Type: a wrong one is accepted (20.10: 400)
+        Outcome(Cause.CONTENT_TYPE, 201, r'\{"Id":"[0-9a-f]{64}","Warnings":null\}', "notes §4.1, §6.2",
+                content_type="application/json"),
+    ),
+    "containers.top": _state(500, r"Container .+ is not running", "created", "exited"),
+    "containers.logs": (
+        Outcome(Cause.MISSING_PARAMETER, 400, r"Bad parameters: you must choose at least one stream",
+                "notes §0.2, §2 logs", when="stdout"),
+    ),
+    "containers.start": (
+        Outcome(Cause.CONTENT_TYPE, 500, r"Content-Type of application/json is required", "notes §4.1, §6.2"),
+        Outcome(Cause.BAD_BODY, 500, _GO_JSON_ERROR, "notes §0.4"),
+        Outcome(Cause.UNKNOWN_CONTAINER, 406, r"Cannot start container .+: Container .+ not found\. Impossible to "
+                r"mount its volumes", "notes §0.2; [S12 daemon/volumes.go#L101]", when="VolumesFrom"),
+        Outcome(Cause.UNKNOWN_CONTAINER, 500, r"Could not get container for .+", "[S12 daemon/start.go links]",
+                when="Links"),
+        *_state(304, "", "running", "paused", source=_NOT_MODIFIED),
+    ),
+    "containers.stop": _state(304, "", "created", "exited", source=_NOT_MODIFIED),
+    "containers.kill": (
+        Outcome(Cause.BAD_PARAMETER, 500, r"Invalid signal: .+", "notes §6.2 (20.10: 400)", when="signal"),
+        *_state(204, "", "created", "exited", source="notes §6.2 (kill stopped: 204; 409 at >= 1.20)"),
+    ),
+    "containers.pause": (
+        *_state(500, r"Cannot pause container .+: Container [0-9a-f]{64} is already paused", "paused"),
+        *_state(500, r"Cannot pause container .+: Container [0-9a-f]{64} is not running", "created", "exited"),
+    ),
+    "containers.unpause": _state(500, r"Cannot unpause container .+: Container [0-9a-f]{64} is not paused",
+                                 "created", "running", "exited"),
+    "containers.wait": (
+        Outcome(Cause.UNKNOWN_CONTAINER, 500, r"wait: no such container: .+", "notes §0.2, §5.14"),
+    ),
+    "containers.delete": (
+        *_state(500, r"You cannot remove a running container\. Stop the container before attempting removal or "
+                r"use -f", "running", "paused", source="notes §2 delete, §6.2 (20.10: 409)"),
+        Outcome(Cause.NAME_CONFLICT, 409, r"Conflict, cannot remove the default name of the container",
+                "notes §0.2", when="link"),
+    ),
+    "containers.copy": (
+        Outcome(Cause.UNKNOWN_CONTAINER, 404, r"", "notes §2 copy, §6.2 (404, empty body)"),
+        Outcome(Cause.UNKNOWN_PATH, 500, r"Could not find the file /.+ in container .+", "notes §6.2 (20.10: 404)"),
+        Outcome(Cause.CONTENT_TYPE, 500, r"Content-Type not supported: .*", "notes §4.1"),
+        Outcome(Cause.MISSING_BODY, 500, r"EOF", "notes §0.4"),
+        Outcome(Cause.BAD_BODY, 500, _GO_JSON_ERROR, "notes §0.4"),
+        Outcome(Cause.MISSING_PARAMETER, 500, r"Path cannot be empty", "[S12 server.go postContainersCopy]",
+                when="Resource"),
+    ),
+    "containers.resize": (
+        Outcome(Cause.BAD_PARAMETER, 500, r'strconv\.ParseInt: parsing ".*": (invalid syntax|value out of range)',
+                "notes §0.3, §6.2 (20.10: 400)"),
+        Outcome(Cause.MISSING_PARAMETER, 500, r'strconv\.ParseInt: parsing "": invalid syntax', "notes §0.3"),
+    ),
+    "images.list": (Outcome(Cause.BAD_PARAMETER, 500, r".+", "notes §2 images/json", when="filters"),),
+    "images.create": (
+        Outcome(Cause.NO_REGISTRY, 500, r"Invalid Registry endpoint: .+", "notes §2 images/create (fails before "
+                "anything is written: plain text)", when="fromImage"),
+        _in_band(Cause.NO_REGISTRY, r"[^\"]+", "notes §2 images/create, §3.4", when="fromSrc"),
+        Outcome(Cause.BAD_BODY, 500, r"Error processing tar file.*", "notes §2 images/create"),
+    ),
+    "images.inspect": (_NO_SUCH_IMAGE, replace(_NO_SUCH_IMAGE, cause=Cause.BAD_REFERENCE)),
+    "images.history": (_NO_SUCH_IMAGE, replace(_NO_SUCH_IMAGE, cause=Cause.BAD_REFERENCE)),
+    "images.get": (_NO_SUCH_IMAGE, replace(_NO_SUCH_IMAGE, cause=Cause.BAD_REFERENCE)),
+    "images.delete": (
+        _NO_SUCH_IMAGE, replace(_NO_SUCH_IMAGE, cause=Cause.BAD_REFERENCE),
+        Outcome(Cause.IN_USE, 409, r"Conflict, cannot delete .+", "notes §2 images delete"),
+    ),
+    "images.push": (
+        _in_band(Cause.UNKNOWN_IMAGE, r"no such id: [^\"]+", "[S12 graph/push.go]; notes §3.4"),
+        Outcome(Cause.NO_REGISTRY, 500, r"Invalid Registry endpoint: .+", "notes §2 push (before any write)"),
+        Outcome(Cause.MISSING_BODY, 500, r"EOF", "notes §2 push (20.10: 400)"),
+    ),
+    "images.tag": (
+        Outcome(Cause.UNKNOWN_IMAGE, 404, r"No such id: .+", "notes §2 tag"),
+        Outcome(Cause.MISSING_PARAMETER, 500, r"Repository name can't be empty", "notes §2 tag", when="repo"),
+        _BAD_REPO, _BAD_TAG,
+    ),
+    "images.search": (
+        Outcome(Cause.NO_REGISTRY, 500, r"Get https://[^/]+/v1/search\?q=.*: .+", "notes §2 search"),
+    ),
+    "images.load": (
+        Outcome(Cause.BAD_BODY, 500, r"Error processing tar file.*", "notes §2 load, §6.2"),
+        Outcome(Cause.MISSING_BODY, 200, r"", "notes §2 load (an empty tar loads nothing)"),
+    ),
+    "system.build": (
+        Outcome(Cause.MISSING_BODY, 500, r"Can't build a directory with no Dockerfile", "[S12 builder]"),
+        Outcome(Cause.NO_REGISTRY, 500, r"Error trying to use git: .+", "notes §2 build (remote)"),
+    ),
+    "system.auth": (
+        Outcome(Cause.NO_REGISTRY, 500, r"(Invalid Registry endpoint|Server Error): .+", "notes §2 auth"),
+        # undecodable bodies are an empty config, which then fails at the default registry
+        Outcome(Cause.BAD_BODY, 500, r"Server Error: Post https://[^/]+/v1/users/: .+", "notes §2 auth"),
+    ),
+    "system.commit": (
+        _NO_SUCH_CONTAINER,
+        Outcome(Cause.MISSING_PARAMETER, 404, r"No such container: ", "notes §2 commit", when="container"),
+        _BAD_REPO, _BAD_TAG,
+        Outcome(Cause.BAD_BODY, 201, r'\{"Id":"[0-9a-f]{64}"\}', "notes §2 commit (decode errors only logged)",
+                content_type="application/json"),
+    ),
+}
+
+# Every route: a version prefix above 1.14 is refused before routing (notes §0.1).
+TOO_NEW_VERSION = Outcome(Cause.TOO_NEW_VERSION, 404,
+                          r"client and server don't have same version \(client : [0-9.]+, server: 1\.14\)",
+                          "notes §0.1")
+
+
+def _with_outcomes(ep: Endpoint) -> Endpoint:
+    """Attach the per-cause answers; a route with a container or image in its path also answers the
+    unknown-reference cause the way its family does, unless it says otherwise."""
+    own = _OUTCOMES.get(ep.id, ())
+    causes = {(o.cause, o.when) for o in own}
+    derived: list[Outcome] = []
+    if "{id}" in ep.path and (Cause.UNKNOWN_CONTAINER, "") not in causes:
+        derived.append(_NO_SUCH_CONTAINER)
+    if ep.method != "OPTIONS":
+        derived.append(TOO_NEW_VERSION)
+    else:  # optionsHandler is not wrapped by the version check: any prefix, any path, 200 empty
+        derived.append(Outcome(Cause.TOO_NEW_VERSION, 200, "", f"notes §0.1; {_SRV}#L1144-L1146]"))
+    return replace(ep, outcomes=own + tuple(derived))
+
+
+ENDPOINTS: tuple[Endpoint, ...] = tuple(_with_outcomes(e) for e in _CONTAINERS + _IMAGES + _MISC)
+assert not set(_OUTCOMES) - {e.id for e in ENDPOINTS}, "outcomes for an unknown endpoint"
 
 def _family(root: str, summary: str, since: str) -> tuple[LaterRoute, LaterRoute]:
     """A later API's resource root and everything below it, any method."""

@@ -43,6 +43,40 @@ class ParamKind(StrEnum):
     REPO = "repo"  # repository name (may contain / and :)
 
 
+class Cause(StrEnum):
+    """Why a request fails: each cause has one 1.2.0 answer per route (`Endpoint.outcomes`)."""
+
+    UNKNOWN_CONTAINER = "unknown-container"
+    UNKNOWN_IMAGE = "unknown-image"
+    BAD_REFERENCE = "bad-reference"  # an image or repository name 1.2.0 refuses to parse
+    NAME_CONFLICT = "name-conflict"
+    BAD_PARAMETER = "bad-parameter"  # a value its kind refuses: strict int, filters, name, signal
+    MISSING_PARAMETER = "missing-parameter"
+    CONTENT_TYPE = "content-type"  # wrong or missing Content-Type where the handler insists on one
+    BAD_BODY = "bad-body"  # a body that is not one JSON object
+    MISSING_BODY = "missing-body"
+    STATE = "state"  # the container's state refuses the action (`Outcome.when` names the state)
+    NO_REGISTRY = "no-registry"  # the registry cannot be reached (push, search, auth, pull)
+    UNKNOWN_PATH = "unknown-path"  # a path that does not exist in the container (copy)
+    IN_USE = "in-use"  # an image a container uses (image delete)
+    TOO_NEW_VERSION = "too-new-version"  # a version prefix above 1.14
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """1.2.0's exact answer to one cause on one route: status and the plain-text body's form."""
+
+    cause: Cause
+    status: int
+    message: str  # regex the body (without its trailing newline) matches in full; "" is an empty body
+    source: str = ""  # notes section or source line it rests on
+    when: str = ""  # STATE: the container state; BAD_PARAMETER: the parameter or field, when one only
+    content_type: str | None = "text/plain; charset=utf-8"  # None: no Content-Type (empty bodies)
+
+    def matches(self, status: int, body: str) -> bool:
+        return status == self.status and re.fullmatch(self.message, body.rstrip("\n"), re.S) is not None
+
+
 class BodyKind(StrEnum):
     """What a request or response body holds."""
 
@@ -96,8 +130,12 @@ class Param:
     documented: bool = True  # False: read by 1.2.0 but missing from the v1.14 doc
     required: bool = False  # the request fails (or is meaningless) without it
     default: str | None = None  # what 1.2.0 assumes when absent, as text
-    values: tuple[str, ...] = ()  # closed set of values, when the server has one
+    values: tuple[str, ...] = ()  # closed set of values; FILTERS: `key=regex` per key 1.2.0 honours
     read: bool = True  # False: the doc lists it but 1.2.0 never reads it (commit `m`, create `registry`)
+    minimum: int | None = None  # integer kinds: the smallest value that means something
+    maximum: int | None = None
+    pattern: str | None = None  # regex every meaningful value matches (strategies generate from it)
+    refers: str = ""  # what the value names on the daemon: "container", "image", "url" (unknown => a cause)
 
 
 @dataclass(frozen=True)
@@ -109,6 +147,16 @@ class BodyField:
     summary: str = ""
     documented: bool = True
     honoured: bool = True  # False: the doc shows it but 1.2.0 ignores it at this endpoint
+    values: tuple[str, ...] = ()  # closed set of meaningful values (NetworkMode, RestartPolicy.Name)
+    minimum: int | None = None  # INT: smallest meaningful value; STRING_LIST: fewest items
+    maximum: int | None = None
+    pattern: str | None = None  # STRING / STRING_LIST items: regex of meaningful values
+    refers: str = ""  # "container", "image", "path": what the value names (unknown => a cause); with a
+    # `pattern`, the pattern is what follows the reference (Links `:alias`, VolumesFrom `:ro`)
+    members: tuple[BodyField, ...] = ()  # OBJECT: its keys; LIST: each item's keys; map: each value's keys
+    key_pattern: str | None = None  # OBJECT that is a map: regex of its keys (ExposedPorts, PortBindings)
+    value_list: bool = False  # map values are lists of `members` objects (PortBindings)
+    refused: tuple[tuple[int, int], ...] = ()  # INT ranges [lo, hi] 1.2.0 refuses (BAD_PARAMETER)
 
 
 @dataclass(frozen=True)
@@ -160,6 +208,8 @@ class Endpoint:
     websocket: bool = False
     section: str = ""  # heading of the doc section
     errata: tuple[Erratum, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()  # 1.2.0's answer per failure cause
+    at_least_one: tuple[str, ...] = ()  # bool params of which one must be true, else MISSING_PARAMETER (logs)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_regex", _template_regex(self.path))
@@ -167,6 +217,17 @@ class Endpoint:
     @property
     def regex(self) -> re.Pattern[str]:
         return self._regex  # type: ignore[attr-defined]
+
+    def outcome(self, cause: Cause, when: str = "") -> Outcome | None:
+        """The answer to `cause` (for a state or parameter: the one for `when`, else the general one)."""
+        general = None
+        for o in self.outcomes:
+            if o.cause is cause:
+                if o.when == when:
+                    return o
+                if not o.when:
+                    general = o
+        return general
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -194,7 +255,6 @@ class LaterRoute:
     path: str  # template, `{id}` as for Endpoint
     summary: str
     since: str  # API version that added it, e.g. "1.15"
-    hijacked: bool = False  # exec start: the connection becomes a raw stream, as attach's does
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_regex", _template_regex(self.path))
