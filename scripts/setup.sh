@@ -2,7 +2,8 @@
 # Idempotent set-up of a machine for this project (Debian 12, as root):
 #   - Debian packages: the daemons the tests run against (docker.io = dockerd 20.10 + CLI, podman,
 #     runc), a static busybox for the test image, socat for the recording bridge, curl;
-#   - .venv (Python 3.11) with the project installed editable with its dev extras.
+#   - .venv (Python 3.11) with the project installed editable with its dev extras (setup.py maps
+#     suites/ and proxy_addons/ to conformance.suites and conformance.proxy_addons).
 # Fast when everything is there already: apt is skipped when the packages are installed,
 # pip when pyproject.toml has not changed since the last install.
 set -euo pipefail
@@ -51,7 +52,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 stamp=".venv/.setup-stamp"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]] || ! .venv/bin/python -c 'import mitmproxy, httpx, pytest, xdist' 2>/dev/null; then
   log "pip install -e '.[dev]'"
   t0=$SECONDS

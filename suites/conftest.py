@@ -1,8 +1,6 @@
-"""Hypothesis profiles of the suite, and the plugin when its pytest11 entry point is not installed yet."""
+"""Hypothesis profiles of the suite (the plugin itself comes from the `pytest11` entry point)."""
 
 from __future__ import annotations
-
-from importlib.metadata import entry_points
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -13,9 +11,6 @@ settings.register_profile("conformance", max_examples=6, stateful_step_count=12,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrinking: slow daemons
 settings.register_profile("thorough", max_examples=60, stateful_step_count=40, deadline=None,
                           suppress_health_check=_HEALTH, print_blob=True)
-
-if not any(ep.value == "suites.plugin" for ep in entry_points(group="pytest11")):
-    pytest_plugins = ["suites.plugin"]
 
 
 def pytest_configure(config) -> None:

@@ -1,6 +1,6 @@
 """The pytest plugin of the conformance suite: target, client, checker wiring, cleanup, report.
 
-Loaded through the `pytest11` entry point (or suites/conftest.py before that is installed). It stays
+Loaded through the `pytest11` entry point as `conformance.suites.plugin` (suites/ installs under that name). It stays
 inert unless the suite's own tests are collected: running `pytest tests` never starts a daemon.
 """
 

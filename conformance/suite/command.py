@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _target_name(args: argparse.Namespace) -> str:
     from conformance.daemonurl import parse_daemon_url
-    from suites.target import REFERENCE, choose_target, identify
+    from conformance.suites.target import REFERENCE, choose_target, identify
 
     if args.target_name:
         return args.target_name
@@ -57,7 +58,7 @@ def run_suite(args: argparse.Namespace) -> int:
 
     import pytest
 
-    from suites.target import choose_target
+    from conformance.suites.target import choose_target
 
     try:
         choice = choose_target(args.daemon)
@@ -68,10 +69,13 @@ def run_suite(args: argparse.Namespace) -> int:
     report_dir = Path(args.report or Path("reports") / name)
     report_dir.mkdir(parents=True, exist_ok=True)
     # the plugin module itself is not imported here: pytest must import it to rewrite its asserts
-    suite_dir = str(Path(importlib.util.find_spec("suites.plugin").origin).parent)
+    suite_dir = str(Path(importlib.util.find_spec("conformance.suites.plugin").origin).parent)
     argv = [suite_dir, "--daemon", choice.spec, "--report-dir", str(report_dir), "--target-name", name,
             "--junitxml", str(report_dir / "junit.xml"), "--fail-on", args.fail_on, "-p", "no:cacheprovider",
-            "--rootdir", suite_dir, "-c", str(Path(suite_dir) / "pytest.ini")]
+            "--rootdir", suite_dir, "-c", os.devnull, "-ra",
+            # this process imported conformance (and httpx imported anyio) before pytest could mark
+            # them for assertion rewriting: expected here, so not worth a warning on every run
+            "-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning"]
     if args.image:
         argv += ["--image", args.image]
     if args.read_only:
