@@ -20,7 +20,8 @@ What replay needs is kept, in mitmproxy's own format:
 - the TTY decision for attach and logs, as the checker read the stream:
   `flow.metadata["conformance"]["stdio"] = "raw"` (the container has a TTY) or `"multiplexed"`;
 - `flow.metadata["conformance"]["id"]` is the exchange's id in the JSONL log; `conformance check` and
-  the HAR export (`_id`) number exchanges with it;
+  the HAR export (`_id`) number exchanges with it; `"cut": "client"|"proxy"` (as logged) says who
+  ended an exchange early when it was not the daemon;
 - the request (target, headers, body, with a matching Content-Length), secrets a response quotes back,
   and the metadata's findings and error are redacted (`capture.redact`) before they are written,
   unless the recorder was made with
@@ -89,6 +90,8 @@ class FlowRecorder:
             truncated |= kept_ws.truncated
         meta = {"id": line["id"], "findings": line["findings"],
                 "hijacked": line["hijacked"], "error": line.get("error")}
+        if line.get("cut") is not None:
+            meta["cut"] = line["cut"]  # "client" or "proxy" ended it: no truncation for `check`
         if self.redact:
             self._redact(flow, meta)
         # (a websocket attach is "hijacked" too, but its bytes are the flow's websocket messages)
