@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from ..frames import STDERR, STDOUT, SYSTEMERR, build_frame
-from ..spec import API_VERSION, RULEBOOK, RouteMatch
+from ..spec import API_VERSION, RULEBOOK, BodyKind, RouteMatch
 from ..streams.values import parse_bool, parse_int
 from .encoding import go_dumps, table
 from .errors import DaemonError
@@ -25,6 +25,8 @@ log = logging.getLogger("conformance.daemon")
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
+INTERNAL_ERROR = "internal error in reference daemon"  # the start of the 500 a handler's bug answers
+MAX_FORM_SIZE = 10 << 20  # net/http's maxFormSize
 
 HandlerFn = Callable[["Call"], Awaitable[None]]
 HANDLERS: dict[str, HandlerFn] = {}
@@ -208,6 +210,21 @@ class Application:
         request = exchange.request
         upgrade = request.header("upgrade")
         log.info("%s %s%s", request.method, request.target, f" (upgrade: {upgrade})" if upgrade else "")
+        try:
+            await self._dispatch(exchange)
+        except ClientGone:
+            raise
+        except Exception as exc:  # a bug: one log line, a plain-text 500, and the daemon keeps serving
+            log.error("internal error on %s %s: %s: %s", request.method, request.target[:200],
+                      type(exc).__name__, str(exc)[:200])
+            if not exchange.started:
+                await exchange.respond(500, [("Content-Type", TEXT_TYPE)],
+                                       f"{INTERNAL_ERROR}: {type(exc).__name__}\n".encode())
+            else:
+                exchange.must_close = True
+
+    async def _dispatch(self, exchange: Exchange) -> None:
+        request = exchange.request
         match = RULEBOOK.match(request.method, request.target)
         extra = [("Api-Version", "1.41"), ("Ostype", "linux"), ("Server", "Docker/20.10.24 (linux)")] \
             if "later-headers" in self.deviations else []
@@ -225,11 +242,15 @@ class Application:
                                        f"server: {API_VERSION})")
             return
         if (request.header("content-type") or "").split(";")[0].strip() == "application/x-www-form-urlencoded":
-            body_form, body_error = parse_form(request.body.decode("latin-1"))
-            for key, values in body_form.items():
-                form[key] = values + form.get(key, [])
-            form_error = form_error or body_error
+            if request.body_too_large or len(request.body) > MAX_FORM_SIZE:
+                form_error = form_error or "http: POST too large"  # net/http's ParseForm limit
+            else:
+                body_form, body_error = parse_form(request.body.decode("latin-1"))
+                for key, values in body_form.items():
+                    form[key] = values + form.get(key, [])
+                form_error = form_error or body_error
             request.body = b""  # ParseForm consumed it
+            request.body_too_large = False
         handler = HANDLERS.get(match.endpoint.id)
         if handler is None:
             await call.send_error(404, "404 page not found")
@@ -240,6 +261,8 @@ class Application:
                     await call.send_text(200, b"", None)  # 1.2.0 returned nil: 200, empty body
                     return
                 raise DaemonError(form_error)
+            if request.body_too_large and match.endpoint.body.kind is not BodyKind.NONE:
+                raise DaemonError("http: request body too large")  # what http.MaxBytesReader says
             await handler(call)
         except NotModified:
             await call.send_empty(304)
@@ -248,14 +271,6 @@ class Application:
                 exchange.must_close = True
                 return
             await call.send_error(exc.status, exc.message)
-        except ClientGone:
-            raise
-        except Exception as exc:  # a bug: answer like Go's recovered panic would not, but keep serving
-            log.exception("handler %s failed", match.endpoint.id)
-            if not exchange.started:
-                await call.send_error(500, f"internal error in reference daemon: {exc}")
-            else:
-                exchange.must_close = True
 
 
-__all__ = ["Application", "Call", "route", "HANDLERS", "STDOUT", "STDERR"]
+__all__ = ["Application", "Call", "route", "HANDLERS", "INTERNAL_ERROR", "STDOUT", "STDERR"]

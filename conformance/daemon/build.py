@@ -284,8 +284,8 @@ async def build(call: Call) -> None:
             raise DaemonError(f"Error trying to use git: exit status 128 ({detail})")
         raise DaemonError(f"Cannot build from remote {remote}: neither a git repository nor a URL")
     try:
-        context = layer_from_tar(call.request.body)
-    except Exception as exc:  # tarfile raises several kinds
+        context = layer_from_tar(call.request.body, call.state.limits.unpacked)
+    except Exception as exc:  # tarfile and the decompressors raise several kinds; UnpackLimit too
         raise DaemonError(f"Error processing tar file: {exc}") from None
     dockerfile = context.get("/Dockerfile")
     if dockerfile is None or dockerfile.is_dir:

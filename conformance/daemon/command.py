@@ -9,6 +9,8 @@ import os
 import sys
 
 from .deviations import DEVIATIONS
+from .limits import add_arguments as add_limit_arguments
+from .limits import from_arguments as limits_from_arguments
 from .server import serve_until_signalled
 
 
@@ -31,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="start with a synthetic busybox:latest image (default: no images, as a fresh "
                              "daemon; import or load one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
+    add_limit_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
     try:
-        daemon = ReferenceDaemon(args.deviate, seed_busybox=args.seed_busybox)
+        daemon = ReferenceDaemon(args.deviate, seed_busybox=args.seed_busybox, limits=limits_from_arguments(args))
     except ValueError as exc:
         print(f"conformance serve: {exc}", file=sys.stderr)
         return 2

@@ -9,11 +9,22 @@ JSONMessage objects in struct order, as `json.Marshal` did.
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 
 from ..streams.values import parse_bool, parse_int
+from .gojson import (
+    DEFAULT_MAX_DEPTH,
+    GoJsonError,
+    GoType,
+    StructDecoder,
+    decode_object,
+    decode_typed,
+    marshal,
+    unmarshal,
+    zero_of,
+)
+from .strconv import float_to_int64
 
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -28,28 +39,18 @@ def go_dumps(value: Any, *, sort_keys: bool = True) -> str:
 
 
 def _go_unmarshal(text: str) -> tuple[bool, Any]:
-    """(ok, value) as json.Unmarshal into interface{} would see `text`, floats made ints."""
+    """(ok, value) as json.Unmarshal into interface{} would see `text`, floats made ints (changeFloats)."""
     try:
-        value = json.loads(text, parse_constant=_reject)
-    except (ValueError, RecursionError):
+        return True, _change_floats(unmarshal(text, 2 * DEFAULT_MAX_DEPTH))
+    except GoJsonError:
         return False, None
-    try:
-        return True, _change_floats(value)
-    except OverflowError:
-        return False, None
-
-
-def _reject(name: str) -> Any:
-    raise ValueError(name)
 
 
 def _change_floats(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
-        if math.isinf(value) or math.isnan(value):
-            raise OverflowError
-        return int(value)
+        return float_to_int64(value)
     if isinstance(value, dict):
         return {k: _change_floats(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -121,24 +122,13 @@ def error_message(message: str, code: int = 0) -> bytes:
     return json_message(errorDetail=detail, error=message) + b"\r\n"
 
 
-def go_json_error(body: bytes) -> str | None:
+def go_json_error(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> str | None:
     """The text Go's json.Decoder gives for a body that is not one JSON object (None when it is one)."""
-    text = body.decode("utf-8", "replace")
-    if not text.strip():
-        return "EOF"
     try:
-        value, _ = json.JSONDecoder().raw_decode(text.lstrip())
-    except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.lstrip()):
-            return "unexpected EOF"
-        char = text.lstrip()[exc.pos]
-        where = "looking for beginning of value" if exc.msg.startswith("Expecting value") else \
-            "after object key" if "':'" in exc.msg else "after object key:value pair"
-        return f"invalid character {char!r} {where}"
-    if value is None or isinstance(value, dict):  # `null` decodes into a nil map without error
-        return None
-    kind = {list: "array", str: "string", bool: "bool"}.get(type(value), "number")
-    return f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        decode_object(body, max_depth)
+    except GoJsonError as exc:
+        return exc.message
+    return None
 
 
 def rfc3339nano(ns: int) -> str:
@@ -178,19 +168,22 @@ def human_duration(seconds: float) -> str:
 
 
 class JobEnv:
-    """A JSON request body as 1.2.0's job env saw it (notes §0.4): every value kept as text, read loosely."""
+    """A JSON request body as 1.2.0's job env saw it (notes §0.4): every value kept as text, read loosely.
 
-    def __init__(self, obj: dict | None = None):
+    engine.Env.SetAuto stored a number as int64(float64), a string as itself and anything else re-marshalled
+    (nested numbers as Go 1.3 float64 text); typed fields are then read back from that text (`get_typed`).
+    """
+
+    def __init__(self, obj: dict | None = None, max_depth: int = DEFAULT_MAX_DEPTH):
         self.values: dict[str, str] = {}
+        self.max_depth = max_depth
         for key, value in (obj or {}).items():
             if isinstance(value, str):
                 self.values[key] = value
-            elif isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
-                self.values[key] = go_dumps(value)
-            elif isinstance(value, float):
-                self.values[key] = str(int(value)) if not (math.isinf(value) or math.isnan(value)) else "0"
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.values[key] = str(float_to_int64(float(value)))
             else:
-                self.values[key] = str(value)
+                self.values[key] = marshal(value)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -205,26 +198,37 @@ class JobEnv:
         return parse_int(self.get(key))
 
     def get_list(self, key: str) -> list[str] | None:
+        """Env.GetList: Unmarshal into []string; on any error the whole text is appended to what decoded."""
         text = self.get(key)
         if text == "":
             return None
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = unmarshal(text, self.max_depth)
+        except GoJsonError:
             return [text]
         if value is None:  # json.Unmarshal of null leaves the slice nil
             return None
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-        return [text]
+        decoder = StructDecoder()
+        out = decoder.decode(value, ("slice", "string", "[]string"))
+        if decoder.error is not None:
+            return [*(out if isinstance(out, list) else []), text]
+        return out
 
     def get_json(self, key: str, kind: type) -> object | None:
-        """GetenvJson into a typed Go field: a value of the wrong type is silently dropped."""
+        """GetenvJson into an untyped field: a value of the wrong type is silently dropped."""
         text = self.get(key)
         if text == "":
             return None
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = unmarshal(text, self.max_depth)
+        except GoJsonError:
             return None
         return value if isinstance(value, kind) else None
+
+    def get_typed(self, key: str, kind: GoType) -> Any:
+        """GetenvJson into a typed Go field: type errors are ignored, what did decode is kept."""
+        text = self.get(key)
+        if text == "":
+            return zero_of(kind)
+        value, _ = decode_typed(text, kind, self.max_depth)
+        return value

@@ -11,6 +11,8 @@ import posixpath
 import tarfile
 from dataclasses import dataclass
 
+from .tarballs import members
+
 WHITEOUT = ".wh."
 
 
@@ -44,52 +46,64 @@ def _within(path: str, top: str) -> bool:
 
 
 def merge(layers: list[Layer]) -> dict[str, Node]:
-    """The tree seen through a stack of layers, lowest first."""
+    """The tree seen through a stack of layers, lowest first.
+
+    A whiteout, or a non-directory over a directory, hides everything below that path in the lower
+    layers; each layer costs one pass over the tree, whatever its number of whiteouts.
+    """
     tree: dict[str, Node] = {}
     for layer in layers:
+        cut = {p for p, n in layer.items() if n is None or (not n.is_dir and p in tree and tree[p].is_dir)}
+        if cut:
+            tree = {p: n for p, n in tree.items() if not _under_any(p, cut)}
         for path in sorted(layer):
             node = layer[path]
-            if node is None or (path in tree and tree[path].is_dir and not node.is_dir):
-                for existing in [p for p in tree if _within(p, path)]:
-                    del tree[existing]
             if node is not None:
                 tree[path] = node
     return tree
+
+
+def _under_any(path: str, tops: set[str]) -> bool:
+    """path is one of tops or lies below one of them."""
+    while True:
+        if path in tops:
+            return True
+        if path in ("/", ""):
+            return "/" in tops
+        path = posixpath.dirname(path)
 
 
 def layer_size(layer: Layer) -> int:
     return sum(len(n.data) for n in layer.values() if n is not None and n.kind == "file")
 
 
-def layer_from_tar(data: bytes) -> Layer:
+def layer_from_tar(data: bytes, limit: int) -> Layer:
     """Read a (possibly compressed) tar into a layer; `.wh.x` entries become whiteouts of `x`.
 
-    An empty body reads as an empty layer, as Go's archive/tar saw EOF at the first header.
+    An empty body reads as an empty layer, as Go's archive/tar saw EOF at the first header. More than
+    `limit` unpacked bytes raise tarballs.UnpackLimit.
     """
     layer: Layer = {}
     if not data.strip(b"\0"):
         return layer
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-        for member in tar:
-            path = normalise(member.name)
-            if path == "/":
-                continue
-            head, base = posixpath.split(path)
-            if base.startswith(WHITEOUT):
-                if not base.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.aufs and friends are metadata
-                    layer[posixpath.join(head, base[len(WHITEOUT):])] = None
-                continue
-            if member.isdir():
-                layer[path] = Node("dir", mode=member.mode or 0o755, mtime=int(member.mtime))
-            elif member.issym():
-                layer[path] = Node("symlink", mode=0o777, mtime=int(member.mtime), target=member.linkname)
-            elif member.islnk():
-                linked = layer.get(normalise(member.linkname))
-                layer[path] = linked if linked is not None else Node("file", mtime=int(member.mtime))
-            elif member.isfile():
-                extracted = tar.extractfile(member)
-                content = extracted.read() if extracted else b""
-                layer[path] = Node("file", content, member.mode or 0o644, int(member.mtime))
+    for member, content in members(data, limit):
+        path = normalise(member.name)
+        if path == "/":
+            continue
+        head, base = posixpath.split(path)
+        if base.startswith(WHITEOUT):
+            if not base.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.aufs and friends are metadata
+                layer[posixpath.join(head, base[len(WHITEOUT):])] = None
+            continue
+        if member.isdir():
+            layer[path] = Node("dir", mode=member.mode or 0o755, mtime=int(member.mtime))
+        elif member.issym():
+            layer[path] = Node("symlink", mode=0o777, mtime=int(member.mtime), target=member.linkname)
+        elif member.islnk():
+            linked = layer.get(normalise(member.linkname))
+            layer[path] = linked if linked is not None else Node("file", mtime=int(member.mtime))
+        elif content is not None:
+            layer[path] = Node("file", content, member.mode or 0o644, int(member.mtime))
     return layer
 
 

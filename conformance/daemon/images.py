@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from .encoding import rfc3339nano
 from .errors import DaemonError
 from .fs import Layer, Node, layer_size, merge
+from .gojson import GoJsonError, Struct, StructDecoder, unmarshal
 
 DEFAULT_TAG = "latest"
 _REPO_RE = re.compile(r"^[a-z0-9_.-]+$")
@@ -112,27 +113,76 @@ class Image:
         return out
 
     @classmethod
-    def from_json(cls, data: dict, layer: Layer) -> Image:
-        created = data.get("created") or ""
+    def from_json(cls, text: bytes, layer: Layer, image_id: str, max_depth: int) -> Image:
+        """image.NewImgJSON: the `json` file of a tarball into image.Image, with Go's first decode error."""
+        try:
+            value = unmarshal(text, max_depth)
+        except GoJsonError as exc:
+            raise DaemonError(exc.message) from None
+        decoder = StructDecoder(time_parser=parse_rfc3339)
+        try:
+            data = decoder.decode(value, IMAGE_JSON)
+        except GoJsonError as exc:  # time.Time's UnmarshalJSON ended the decode
+            raise DaemonError(exc.message) from None
+        if decoder.error is not None:
+            raise DaemonError(decoder.error)
         return cls(
-            id=data["id"], layer=layer, parent=data.get("parent", "") or "",
-            created_ns=_parse_time(created), comment=data.get("comment", "") or "",
-            container=data.get("container", "") or "",
-            container_config={**default_config(), **(data.get("container_config") or {})},
-            author=data.get("author", "") or "",
-            config={**default_config(), **data["config"]} if data.get("config") else None,
-            docker_version=data.get("docker_version", "") or "",
-            architecture=data.get("architecture", "amd64") or "amd64", os=data.get("os", "linux") or "linux",
-        )
+            id=image_id, layer=layer, parent=data["parent"], created_ns=data["created"],
+            comment=data["comment"], container=data["container"], container_config=data["container_config"],
+            author=data["author"], config=data["config"], docker_version=data["docker_version"],
+            architecture=data["architecture"] or "amd64", os=data["os"] or "linux")
 
 
-def _parse_time(text: str) -> int:
-    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?", text)
-    if not m:
-        return time.time_ns()
-    import calendar
-    seconds = calendar.timegm(tuple(int(g) for g in m.groups()[:6]) + (0, 0, 0))
-    frac = (m.group(7) or "0")[:9].ljust(9, "0")
+_STRINGS = ("slice", "string", "[]string")
+_EMPTY = Struct("struct {}", {})
+CONFIG = Struct("runconfig.Config", {
+    "Hostname": "string", "Domainname": "string", "User": "string", "Memory": "int64", "MemorySwap": "int64",
+    "CpuShares": "int64", "Cpuset": "string", "AttachStdin": "bool", "AttachStdout": "bool",
+    "AttachStderr": "bool", "PortSpecs": _STRINGS, "ExposedPorts": ("map", _EMPTY, "map[nat.Port]struct {}"),
+    "Tty": "bool", "OpenStdin": "bool", "StdinOnce": "bool", "Env": _STRINGS, "Cmd": _STRINGS, "Image": "string",
+    "Volumes": ("map", _EMPTY, "map[string]struct {}"), "WorkingDir": "string", "Entrypoint": _STRINGS,
+    "NetworkDisabled": "bool", "OnBuild": _STRINGS}, zero=default_config)
+IMAGE_JSON = Struct("image.Image", {
+    "id": "string", "parent": "string", "comment": "string", "created": "time", "container": "string",
+    "container_config": CONFIG, "docker_version": "string", "author": "string", "config": ("ptr", CONFIG, ""),
+    "architecture": "string", "os": "string", "Size": "int64"})
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+_LAYOUT = '"2006-01-02T15:04:05Z07:00"'
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, 0 included)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _days_in(month: int, year: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def parse_rfc3339(raw: str) -> int:
+    """time.Time.UnmarshalJSON in Go 1.3: Parse(`"`+RFC3339+`"`, raw), `raw` being the JSON text as sent;
+    nanoseconds since the epoch, or a GoJsonError with Go's text (Go 1.3's time quote() did not escape)."""
+    m = _RFC3339.fullmatch(raw[1:-1]) if len(raw) >= 2 and raw[0] == raw[-1] == '"' else None
+    if m is None:
+        rest, element = (raw[1:], "2006") if raw.startswith('"') else (raw, '"')
+        raise GoJsonError(f'parsing time "{raw}" as "{_LAYOUT}": cannot parse "{rest}" as "{element}"')
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    for name, value, low, high in (("month", month, 1, 12), ("day", day, 1, 31), ("hour", hour, 0, 23),
+                                   ("minute", minute, 0, 59), ("second", second, 0, 59)):
+        if not low <= value <= high:
+            raise GoJsonError(f'parsing time "{raw}": {name} out of range')
+    if day > _days_in(month, year):
+        raise GoJsonError(f'parsing time "{raw}": day out of range')
+    zone = m.group(8)
+    offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset
+    frac = (m.group(7) or ".0")[1:10].ljust(9, "0")
     return seconds * 1_000_000_000 + int(frac)
 
 
@@ -180,9 +230,11 @@ class ImageStore:
         return [i for i in self.images.values() if i.parent == image_id]
 
     def chain(self, image: Image) -> list[Image]:
-        """The image and its ancestors, the image first."""
+        """The image and its ancestors, the image first; a walk that meets an image twice stops there."""
         out = [image]
-        while out[-1].parent and out[-1].parent in self.images:
+        seen = {image.id}
+        while out[-1].parent and out[-1].parent in self.images and out[-1].parent not in seen:
+            seen.add(out[-1].parent)
             out.append(self.images[out[-1].parent])
         return out
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from . import attach, build, routes_containers, routes_images, routes_system  # noqa: F401  (register routes)
 from .app import HANDLERS, Application
 from .deviations import resolve
+from .limits import Limits
 from .server import HttpServer
 from .state import DaemonState
 
@@ -20,16 +21,18 @@ class ReferenceDaemon:
     """An in-memory Docker 1.2.0 (API v1.14) daemon.
 
     `deviations` names faults to inject (see deviations.py). `seed_busybox` pre-loads a synthetic
-    `busybox:latest`; without it the daemon starts with no images at all, as a fresh 1.2.0 did.
+    `busybox:latest`; without it the daemon starts with no images at all, as a fresh 1.2.0 did. `limits`
+    bounds what one request may cost (limits.py).
     """
 
-    def __init__(self, deviations: Iterable[str] = (), *, seed_busybox: bool = False):
+    def __init__(self, deviations: Iterable[str] = (), *, seed_busybox: bool = False, limits: Limits | None = None):
         self.deviations = resolve(tuple(deviations))
-        self.state = DaemonState()
+        self.limits = limits or Limits()
+        self.state = DaemonState(self.limits)
         if seed_busybox:
             self.state.seed_busybox()
         self.app = Application(self.state, self.deviations)
-        self._server = HttpServer(self.app)
+        self._server = HttpServer(self.app, max_body=self.limits.body)
         self.url = ""
 
     async def start(self, listen_url: str) -> str:
@@ -54,8 +57,9 @@ class ReferenceDaemon:
 class DaemonThread:
     """A ReferenceDaemon on its own event loop in a background thread."""
 
-    def __init__(self, deviations: Iterable[str] = (), *, seed_busybox: bool = False, listen: str | None = None):
-        self.daemon = ReferenceDaemon(deviations, seed_busybox=seed_busybox)
+    def __init__(self, deviations: Iterable[str] = (), *, seed_busybox: bool = False, listen: str | None = None,
+                 limits: Limits | None = None):
+        self.daemon = ReferenceDaemon(deviations, seed_busybox=seed_busybox, limits=limits)
         self._dir: str | None = None
         if listen is None:
             self._dir = tempfile.mkdtemp(prefix="conformance-daemon-")

@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 from .app import JSON_TYPE, Call, route, sniff
 from .containers import Container
-from .encoding import Env, JobEnv, go_json_error, rfc3339nano
+from .encoding import Env, JobEnv, rfc3339nano
 from .errors import DaemonError
+from .gojson import GoJsonError, decode_object, unmarshal
 from .state import host_config_from_env
+from .strconv import NumError, atoi, parse_uint
 
 PS_EF_TITLES = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
 PS_AUX_TITLES = ["USER", "PID", "%CPU", "%MEM", "VSZ", "RSS", "TTY", "STAT", "START", "TIME", "COMMAND"]
 
 
-def decode_body(body: bytes) -> dict:
+def decode_body(call: Call, body: bytes | None = None) -> dict:
     """A JSON object body as engine.Env.Decode read it; anything else is a 500 with Go's error text."""
-    problem = go_json_error(body)
-    if problem is not None:
-        raise DaemonError(problem)
-    value, _ = json.JSONDecoder().raw_decode(body.decode("utf-8", "replace").lstrip())
-    return value or {}
+    try:
+        return decode_object(call.request.body if body is None else body, call.state.limits.json_depth)
+    except GoJsonError as exc:
+        raise DaemonError(exc.message) from None
+
+
+def job_env(call: Call) -> JobEnv:
+    """The request body as the job's env (DecodeEnv)."""
+    return JobEnv(decode_body(call), call.state.limits.json_depth)
+
+
+def load_json(call: Call, text: str) -> object:
+    """json.Unmarshal of a parameter or header value; errors are 500s with Go's text."""
+    try:
+        return unmarshal(text, call.state.limits.json_depth)
+    except GoJsonError as exc:
+        raise DaemonError(exc.message) from None
+
+
+def _port_number(text: str) -> int:
+    """nat.Port.Int / parsePort: strconv.ParseUint(p, 10, 16), 0 when it fails."""
+    try:
+        return parse_uint(text, 16)
+    except NumError:
+        return 0
 
 
 def media_type(value: str | None) -> str:
@@ -39,9 +60,10 @@ def _ports(call: Call, container: Container) -> list[dict]:
     for port, bindings in sorted(_port_map(container).items()):
         number, _, proto = port.partition("/")
         if not bindings:
-            out.append({"PrivatePort": int(number), "Type": proto or "tcp"})
+            out.append({"PrivatePort": _port_number(number), "Type": proto or "tcp"})
         for b in bindings or []:
-            out.append({"IP": b["HostIp"], "PrivatePort": int(number), "PublicPort": int(b["HostPort"] or 0),
+            out.append({"IP": b["HostIp"], "PrivatePort": _port_number(number),
+                        "PublicPort": _port_number(b["HostPort"] or "0"),
                         "Type": proto or "tcp"})
     return out
 
@@ -74,17 +96,15 @@ async def list_containers(call: Call) -> None:
     since, before = call.param("since"), call.param("before")
     exited: list[int] = []
     if call.param("filters"):
-        try:
-            filters = json.loads(call.param("filters"))
-        except ValueError as exc:
-            raise DaemonError(str(exc)) from None
+        filters = load_json(call, call.param("filters"))
         if not isinstance(filters, dict) or not all(
                 isinstance(v, list) and all(isinstance(i, str) for i in v) for v in filters.values()):
             raise DaemonError("json: cannot unmarshal filters into Go value of type filters.Args")
         for value in filters.get("exited", []):
-            if not value.lstrip("+-").isdigit():
-                raise DaemonError(f'strconv.ParseInt: parsing "{value}": invalid syntax')
-            exited.append(int(value))
+            try:
+                exited.append(atoi(value))
+            except NumError as exc:
+                raise DaemonError(str(exc)) from None
     since_c = state.find(since) if since else None
     if since and since_c is None:
         raise DaemonError(f"Could not find container with name or id {since}")
@@ -186,7 +206,7 @@ async def export(call: Call) -> None:
 async def copy(call: Call) -> None:
     if media_type(call.request.header("content-type")) != JSON_TYPE:
         raise DaemonError(f"Content-Type not supported: {call.request.header('content-type') or ''}")
-    body = JobEnv(decode_body(call.request.body))
+    body = job_env(call)
     resource = body.get("Resource")
     if not resource:
         raise DaemonError("Path cannot be empty")
@@ -206,8 +226,7 @@ async def copy(call: Call) -> None:
 
 @route("containers.create")
 async def create(call: Call) -> None:
-    body = decode_body(call.request.body)
-    container, warnings = call.state.create(JobEnv(body), call.param("name"))
+    container, warnings = call.state.create(job_env(call), call.param("name"))
     env = Env().set("Id", call.id(container.id)).set_list("Warnings", warnings)
     await call.send_json(200 if call.deviant("create-200") else 201, env.encode())
 
@@ -220,7 +239,7 @@ async def start(call: Call) -> None:
     if request.body and not chunked:
         if media_type(request.header("content-type")) != JSON_TYPE:
             raise DaemonError("Content-Type of application/json is required")
-        env = JobEnv(decode_body(request.body))
+        env = job_env(call)
         if len(env):
             host_config = host_config_from_env(env)
     call.state.start(call.var("id"), host_config)
@@ -288,11 +307,10 @@ async def delete(call: Call) -> None:
 @route("containers.resize")
 async def resize(call: Call) -> None:
     for key in ("h", "w"):
-        text = call.param(key)
-        if not (text.lstrip("+-").isdigit() and text[:1] != "" and text.count("+") + text.count("-") <= 1):
-            raise DaemonError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-        if abs(int(text)) >= 1 << 63:
-            raise DaemonError(f'strconv.ParseInt: parsing "{text}": value out of range')
+        try:
+            atoi(call.param(key))
+        except NumError as exc:
+            raise DaemonError(str(exc)) from None
     call.state.container(call.var("id"))
     await call.send_text(200, b"", None)
 
@@ -328,7 +346,10 @@ async def logs(call: Call) -> None:
     tail_text = call.param("tail") or "all"
     tail = -1
     if tail_text != "all":
-        tail = int(tail_text) if tail_text.lstrip("-").isdigit() else -1
+        try:
+            tail = atoi(tail_text)
+        except NumError:
+            tail = -1  # strconv.Atoi failed: all of the log
     history = [line for line in c.logs if want[line.stream]] if tail != 0 else []
     if tail > 0:
         history = history[-tail:]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import fnmatch
 import io
-import json
 import posixpath
 import tarfile
 
@@ -14,8 +13,10 @@ from .app import Call, route
 from .encoding import Env, error_message, go_dumps, go_json_error, json_message, status_message
 from .errors import DaemonError
 from .fs import layer_from_tar, layer_to_tar
+from .gojson import GoJsonError, StructDecoder, unmarshal
 from .images import DEFAULT_TAG, Image, default_config, parse_repository_tag
-from .routes_containers import decode_body
+from .routes_containers import decode_body, load_json
+from .tarballs import TAR_ERRORS, members
 
 INDEX = "https://index.docker.io/v1/"
 
@@ -69,11 +70,9 @@ async def list_images(call: Call) -> None:
     images = call.state.images
     tagged_only = True
     if call.param("filters"):
-        try:
-            filters = json.loads(call.param("filters"))
-        except ValueError as exc:
-            raise DaemonError(str(exc)) from None
-        if not isinstance(filters, dict):
+        filters = load_json(call, call.param("filters"))
+        if not isinstance(filters, dict) or not all(  # map[string][]string, as containers/json
+                isinstance(v, list) and all(isinstance(i, str) for i in v) for v in filters.values()):
             raise DaemonError("json: cannot unmarshal filters into Go value of type filters.Args")
         if any(str(v).lower() == "true" for v in filters.get("dangling") or []):
             tagged_only = False
@@ -170,11 +169,11 @@ async def push(call: Call) -> None:
     auth = call.request.header("x-registry-auth")
     if auth:
         try:
-            json.loads(base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4)))
+            unmarshal(base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4)), call.state.limits.json_depth)
         except (ValueError, TypeError):
             pass  # undecodable: an empty AuthConfig, silently
     else:
-        problem = go_json_error(call.request.body)
+        problem = go_json_error(call.request.body, call.state.limits.json_depth)
         if problem is not None:
             raise DaemonError(problem.replace("map[string]interface {}", "registry.AuthConfig"))
     host = _registry_host(name)
@@ -277,52 +276,61 @@ async def get_image(call: Call) -> None:
 async def load(call: Call) -> None:
     body = call.request.body
     if body.strip(b"\0"):
+        blobs: dict[str, bytes] = {}
         try:
-            with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as tar:
-                files = {m.name.strip("./").rstrip("/"): m for m in tar if m.isfile()}
-                blobs = {n: tar.extractfile(m).read() for n, m in files.items()}  # type: ignore[union-attr]
-        except (tarfile.TarError, EOFError, OSError) as exc:
+            for member, content in members(body, call.state.limits.unpacked):
+                if content is not None:
+                    blobs[member.name.strip("./").rstrip("/")] = content
+        except TAR_ERRORS as exc:
             raise DaemonError(f"Error processing tar file: {exc}") from None
         _load_images(call, blobs)
     await call.send_text(200, b"", None)
 
 
+_REPOSITORIES = ("map", ("map", "string", "graph.Repository"), "map[string]graph.Repository")
+
+
 def _load_images(call: Call, blobs: dict[str, bytes]) -> None:
+    """graph.CmdLoad: each image directory with its parents first (recursiveLoad), then `repositories`.
+
+    A parent chain that comes back to an image of the same walk is refused before anything of it is
+    registered (1.2.0 recursed until its stack overflowed). Images registered before an error stay, as
+    they did in 1.2.0.
+    """
     images = call.state.images
-    metadata: dict[str, dict] = {}
-    for path, data in blobs.items():
-        if posixpath.basename(path) == "json" and posixpath.dirname(path):
+    limits = call.state.limits
+    roots = sorted({posixpath.dirname(p) for p in blobs if posixpath.basename(p) == "json" and posixpath.dirname(p)})
+    for root in roots:
+        walk: list[Image] = []
+        seen: set[str] = set()
+        current = root
+        while current and current not in images.images:
+            if current in seen:
+                raise DaemonError(f"Error loading {root}: its parent chain comes back to {current}")
+            seen.add(current)
+            text = blobs.get(f"{current}/json")
+            if text is None:
+                raise DaemonError(f"Error loading {current}: image json not found in the tarball")
+            image = Image.from_json(text, {}, current, limits.json_depth)
+            walk.append(image)
+            current = image.parent
+        for image in reversed(walk):
             try:
-                metadata[posixpath.dirname(path)] = json.loads(data)
-            except ValueError as exc:
-                raise DaemonError(f"Error loading image json: {exc}") from None
-
-    def load_one(image_id: str, seen: set[str]) -> None:
-        if image_id in images.images or image_id in seen:
-            return
-        seen.add(image_id)
-        data = metadata.get(image_id)
-        if data is None:
-            raise DaemonError(f"Error loading {image_id}: image json not found in the tarball")
-        parent = data.get("parent") or ""
-        if parent and parent not in images.images:
-            load_one(parent, seen)
-        try:
-            layer = layer_from_tar(blobs.get(f"{image_id}/layer.tar", b""))
-        except tarfile.TarError as exc:
-            raise DaemonError(f"Error processing tar file: {exc}") from None
-        data = {**data, "id": image_id}
-        images.add(Image.from_json(data, layer))
-
-    for image_id in sorted(metadata):
-        load_one(image_id, set())
+                image.layer = layer_from_tar(blobs.get(f"{image.id}/layer.tar", b""), limits.unpacked)
+            except TAR_ERRORS as exc:
+                raise DaemonError(f"Error processing tar file: {exc}") from None
+            images.add(image)
     if "repositories" in blobs:
         try:
-            repositories = json.loads(blobs["repositories"])
-        except ValueError as exc:
-            raise DaemonError(f"Error loading repositories: {exc}") from None
-        for repo, tags in repositories.items():
-            for tag, image_id in tags.items():
+            value = unmarshal(blobs["repositories"], limits.json_depth)
+        except GoJsonError as exc:
+            raise DaemonError(exc.message) from None
+        decoder = StructDecoder()
+        repositories = decoder.decode(value, _REPOSITORIES)
+        if decoder.error is not None:
+            raise DaemonError(decoder.error)
+        for repo, tags in (repositories or {}).items():
+            for tag, image_id in (tags or {}).items():
                 if image_id in images.images:
                     images.tag(repo, tag, image_id)
 
@@ -337,12 +345,12 @@ _CONFIG_TYPES = {"Hostname": str, "Domainname": str, "User": str, "Memory": int,
                  "WorkingDir": str, "Entrypoint": list, "NetworkDisabled": bool, "OnBuild": list}
 
 
-def _strict_config(body: bytes) -> dict:
+def _strict_config(body: bytes, max_depth: int) -> dict:
     """config.Decode into runconfig.Config: fields of the wrong type are dropped (the error was only logged)."""
     config = default_config()
     try:
-        value = json.loads(body) if body.strip() else {}
-    except ValueError:
+        value = unmarshal(body, max_depth) if body.strip() else {}
+    except GoJsonError:
         return config
     if not isinstance(value, dict):
         return config
@@ -350,15 +358,18 @@ def _strict_config(body: bytes) -> dict:
         v = value.get(key)
         if v is None or isinstance(v, bool) != (kind is bool):
             continue
-        if isinstance(v, kind) or (kind is int and isinstance(v, float) and v == int(v)):
-            config[key] = int(v) if kind is int else v
+        if kind is int and isinstance(v, (int, float)):
+            config[key] = StructDecoder().decode(v, "int64")  # Go's ParseInt of the literal; 0 when it fails
+        elif isinstance(v, kind):
+            config[key] = v
     return config
 
 
 @route("system.commit")
 async def commit(call: Call) -> None:
     image = call.state.commit(call.param("container"), call.param("repo"), call.param("tag") or "",
-                              call.param("author"), call.param("comment"), _strict_config(call.request.body))
+                              call.param("author"), call.param("comment"),
+                              _strict_config(call.request.body, call.state.limits.json_depth))
     await call.send_json(201, Env().set("Id", call.id(image.id)).encode())
 
 

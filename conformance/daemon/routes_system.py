@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import time
@@ -11,6 +10,7 @@ import time
 from .app import Call, route
 from .encoding import Env, go_dumps
 from .errors import DaemonError
+from .gojson import GoJsonError, unmarshal
 
 VERSION = "1.2.0"
 GIT_COMMIT = "fa7b24f"
@@ -110,8 +110,8 @@ async def events(call: Call) -> None:
 @route("system.auth")
 async def auth(call: Call) -> None:
     try:
-        config = json.loads(call.request.body or b"{}")
-    except ValueError:
+        config = unmarshal(call.request.body or b"{}", call.state.limits.json_depth)
+    except GoJsonError:
         config = {}
     if not isinstance(config, dict):
         config = {}

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import email.utils
 import http
+import logging
 import os
 import signal
 import socket
@@ -24,8 +25,11 @@ import h11
 
 from ..daemonurl import parse_daemon_url
 
+log = logging.getLogger("conformance.daemon")
+
 READ_SIZE = 65536
 MAX_HEAD = 64 * 1024
+DRAIN_LIMIT = 256 << 20  # past a too-large body, read and drop this much more before giving up on the connection
 
 
 class ClientGone(Exception):
@@ -39,6 +43,7 @@ class Request:
     headers: list[tuple[str, str]]  # names lower-cased
     body: bytes
     http_version: str
+    body_too_large: bool = False  # the body passed the server's limit: `body` is empty, the rest was dropped
 
     @property
     def path(self) -> str:
@@ -173,9 +178,11 @@ Handler = Callable[[Exchange], Awaitable[None]]
 
 
 class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: Handler,
+                 max_body: int | None = None):
         self.reader, self.writer = reader, writer
         self.handler = handler
+        self.max_body = max_body
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self.head_request = False
 
@@ -233,6 +240,39 @@ class _Connection:
             await self.send(h11.Data(data=body))
             await self.send(h11.EndOfMessage())
 
+    def _declared_length(self, event: h11.Request) -> int | None:
+        for name, value in event.headers:
+            if name.lower() == b"content-length":
+                return int(value)  # h11 has checked it is digits
+        return None
+
+    async def _read_body(self, event: h11.Request) -> tuple[bytearray | None, bool]:
+        """(body, complete): the body, or an empty one once it passed max_body (the rest read and dropped,
+        up to DRAIN_LIMIT more). None when the client went away mid-body."""
+        limit = self.max_body
+        declared = self._declared_length(event)
+        too_large = limit is not None and declared is not None and declared > limit
+        if self.h11.they_are_waiting_for_100_continue:
+            if too_large:
+                return bytearray(), False  # never invited: the client sends nothing, we answer and close
+            await self.send(h11.InformationalResponse(status_code=100, headers=[]))
+        body = bytearray()
+        dropped = 0
+        while True:
+            part = await self._next_event()
+            if isinstance(part, h11.EndOfMessage):
+                return (bytearray(), False) if too_large else (body, True)
+            if not isinstance(part, h11.Data):
+                return None, False
+            if too_large:
+                dropped += len(part.data)
+                if dropped > DRAIN_LIMIT:
+                    return bytearray(), False
+                continue
+            body += part.data
+            if limit is not None and len(body) > limit:
+                too_large, dropped, body = True, len(body), bytearray()
+
     async def serve(self) -> None:
         try:
             while True:
@@ -244,31 +284,28 @@ class _Connection:
                     return
                 if not isinstance(event, h11.Request):
                     return  # ConnectionClosed, or something we cannot serve
-                if self.h11.they_are_waiting_for_100_continue:
-                    await self.send(h11.InformationalResponse(status_code=100, headers=[]))
-                body = bytearray()
                 try:
-                    while True:
-                        part = await self._next_event()
-                        if isinstance(part, h11.Data):
-                            body += part.data
-                        elif isinstance(part, h11.EndOfMessage):
-                            break
-                        else:
-                            return
+                    body, complete = await self._read_body(event)
                 except h11.RemoteProtocolError:
+                    return
+                if body is None:
                     return
                 self.head_request = event.method == b"HEAD"
                 request = Request(event.method.decode("latin-1"), event.target.decode("latin-1"),
                                   [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers],
-                                  bytes(body), event.http_version.decode())
+                                  bytes(body), event.http_version.decode(), body_too_large=not complete)
                 exchange = Exchange(self, request)
                 try:
                     await self.handler(exchange)
                 except ClientGone:
                     return
+                except Exception as exc:  # a bug below the application: this connection ends, the server goes on
+                    log.error("connection handler failed: %s: %s", type(exc).__name__, str(exc)[:200])
+                    return
                 finally:
                     await exchange.stop_watching()
+                if request.body_too_large and self.h11.their_state is not h11.DONE:
+                    return  # the rest of the body was never read: the connection cannot go on
                 if exchange.hijacked or exchange.must_close or exchange.disconnected.is_set():
                     return
                 if not exchange.finished:
@@ -319,10 +356,12 @@ def bind_unix(path: str) -> socket.socket:
 
 
 class HttpServer:
-    """Listens on one address and serves each connection with `handler`."""
+    """Listens on one address and serves each connection with `handler`; bodies past `max_body` bytes are
+    not kept (the request says `body_too_large`)."""
 
-    def __init__(self, handler: Handler):
+    def __init__(self, handler: Handler, max_body: int | None = None):
         self.handler = handler
+        self.max_body = max_body
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
         self.unix_path: str | None = None
@@ -333,7 +372,7 @@ class HttpServer:
         if task is not None:
             self._tasks.add(task)
         try:
-            await _Connection(reader, writer, self.handler).serve()
+            await _Connection(reader, writer, self.handler, self.max_body).serve()
         except asyncio.CancelledError:
             pass  # the daemon is stopping: connections end with it
         finally:

@@ -17,7 +17,9 @@ from .encoding import JobEnv
 from .errors import DaemonError
 from .events import EventLog
 from .fs import ContainerFs, Node, layer_from_tar, tree_to_tar
+from .gojson import Struct
 from .images import DEFAULT_TAG, Image, ImageStore, default_config, new_id, parse_repository_tag, short
+from .limits import Limits
 from .simulator import executable_error
 
 _ADJECTIVES = ("admiring", "agitated", "angry", "backstabbing", "berserk", "boring", "clever", "cocky",
@@ -42,6 +44,17 @@ class NotModified(Exception):
     """start on a running container, stop on a stopped one: 304 with no body."""
 
 
+_EMPTY_STRUCT = Struct("struct {}", {})
+_PORT_SET = ("map", _EMPTY_STRUCT, "map[nat.Port]struct {}")
+_VOLUME_SET = ("map", _EMPTY_STRUCT, "map[string]struct {}")
+_PORT_BINDING = Struct("nat.PortBinding", {"HostIp": "string", "HostPort": "string"})
+_PORT_MAP = ("map", ("slice", _PORT_BINDING, "[]nat.PortBinding"), "nat.PortMap")
+_LXC_CONF = ("slice", Struct("utils.KeyValuePair", {"Key": "string", "Value": "string"}), "[]utils.KeyValuePair")
+_DEVICES = ("slice", Struct("runconfig.DeviceMapping", {"PathOnHost": "string", "PathInContainer": "string",
+                                                          "CgroupPermissions": "string"}), "[]runconfig.DeviceMapping")
+_RESTART_POLICY = Struct("runconfig.RestartPolicy", {"Name": "string", "MaximumRetryCount": "int"})
+
+
 def config_from_env(env: JobEnv) -> dict:
     """runconfig.ContainerConfigFromJob: the create body read loosely into a Config."""
     config = default_config()
@@ -52,8 +65,8 @@ def config_from_env(env: JobEnv) -> dict:
     for key in ("AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce",
                 "NetworkDisabled"):
         config[key] = env.get_bool(key)
-    for key in ("ExposedPorts", "Volumes"):
-        value = env.get_json(key, dict)
+    for key, kind in (("ExposedPorts", _PORT_SET), ("Volumes", _VOLUME_SET)):
+        value = env.get_typed(key, kind)
         config[key] = {k: {} for k in value} if value else None
     for key in ("PortSpecs", "Env", "Cmd", "Entrypoint"):
         value = env.get_list(key)
@@ -63,7 +76,8 @@ def config_from_env(env: JobEnv) -> dict:
 
 
 def host_config_from_env(env: JobEnv) -> dict:
-    """runconfig.ContainerHostConfigFromJob: the start body read loosely."""
+    """runconfig.ContainerHostConfigFromJob: the start body read loosely; type errors in the JSON-valued
+    fields are ignored, as GetenvJson ignored them."""
     host = default_host_config()
     host["ContainerIDFile"] = env.get("ContainerIDFile")
     host["NetworkMode"] = env.get("NetworkMode")
@@ -71,17 +85,10 @@ def host_config_from_env(env: JobEnv) -> dict:
     host["PublishAllPorts"] = env.get_bool("PublishAllPorts")
     for key in ("Binds", "Links", "Dns", "DnsSearch", "VolumesFrom", "CapAdd", "CapDrop"):
         host[key] = env.get_list(key)
-    lxc = env.get_json("LxcConf", list)
-    if lxc and all(isinstance(i, dict) for i in lxc):
-        host["LxcConf"] = [{"Key": str(i.get("Key", "")), "Value": str(i.get("Value", ""))} for i in lxc]
-    host["PortBindings"] = env.get_json("PortBindings", dict)
-    devices = env.get_json("Devices", list)
-    if devices and all(isinstance(i, dict) for i in devices):
-        host["Devices"] = devices
-    policy = env.get_json("RestartPolicy", dict)
-    if policy:
-        host["RestartPolicy"] = {"Name": str(policy.get("Name", "")),
-                                 "MaximumRetryCount": int(policy.get("MaximumRetryCount", 0) or 0)}
+    host["LxcConf"] = env.get_typed("LxcConf", _LXC_CONF) or None
+    host["PortBindings"] = env.get_typed("PortBindings", _PORT_MAP)
+    host["Devices"] = env.get_typed("Devices", _DEVICES) or None
+    host["RestartPolicy"] = env.get_typed("RestartPolicy", _RESTART_POLICY)
     return host
 
 
@@ -118,7 +125,8 @@ def merge_config(user: dict, image: dict | None) -> None:
 class DaemonState:
     """Containers, names, images and events of one reference daemon."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.images = ImageStore()
         self.containers: dict[str, Container] = {}
         self.names: dict[str, str] = {}  # "/name" and "/parent/alias" -> container id
@@ -363,8 +371,8 @@ class DaemonState:
     # --- images ----------------------------------------------------------------------------------------
     def import_image(self, data: bytes, repo: str, tag: str) -> Image:
         try:
-            layer = layer_from_tar(data)
-        except Exception as exc:  # tarfile raises several kinds
+            layer = layer_from_tar(data, self.limits.unpacked)
+        except Exception as exc:  # tarfile and the decompressors raise several kinds; UnpackLimit too
             raise DaemonError(f"Error processing tar file: {exc}") from None
         image = self.images.add(Image(id=new_id(), layer=layer, comment="Imported from -",
                                       config=None))

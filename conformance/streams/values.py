@@ -33,14 +33,18 @@ def bool_is_canonical(value: str) -> bool:
 def int_is_valid(value: str) -> bool:
     """strconv.ParseInt(strings.Trim(v, " \\t"), 10, 64) succeeds."""
     text = value.strip(" \t")
-    return bool(_INT_RE.fullmatch(text)) and -(1 << 63) <= int(text) < (1 << 63)
+    if not _INT_RE.fullmatch(text):
+        return False
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    return len(digits) <= 19 and -(1 << 63) <= int(text[0] + digits if text[0] in "+-" else digits) < (1 << 63)
 
 
 def parse_int(value: str | None, default: int = 0) -> int:
     """Env.GetInt64: invalid or absent reads as `default` (0 in 1.2.0)."""
     if value is None or not int_is_valid(value):
         return default
-    return int(value.strip(" \t"))
+    text = value.strip(" \t")
+    return int(text[0] + (text[1:].lstrip("0") or "0") if text[0] in "+-" else text.lstrip("0") or "0")
 
 
 def signal_number(value: str) -> int | None:
@@ -49,8 +53,8 @@ def signal_number(value: str) -> int | None:
     1.2.0 parsed a number of at most 5 bits, else looked the name up with any `SIG` prefix removed,
     case-sensitively: `KILL` and `SIGKILL` work, `kill` does not.
     """
-    if value.isdigit():
-        number = int(value)
+    if value.isascii() and value.isdigit():
+        number = int(value) if len(value.lstrip("0")) <= 2 else 0  # more digits: out of 5-bit range
         return number if 1 <= number <= 31 else None
     name = value[3:] if value.startswith("SIG") else value
     return SIGNALS.get(name)
