@@ -5,7 +5,10 @@
 - a body the daemon cut short (a mitmproxy error that is not one of those, or the relay's
   "daemon closed the connection inside the body") still is, through `conformance proxy --record` too;
 - exchanges are numbered with `metadata["conformance"]["id"]` (the JSONL id) in text and JSON output,
-  and `conformance export` writes it as HAR `_id` (with `_cut`), which `check` reads back.
+  and `conformance export` writes it as HAR `_id` (with `_cut`), which `check` reads back;
+- what only the wire showed (broken chunk framing, Content-Length with Transfer-Encoding, an unsolicited
+  100 Continue) comes back from the recording, so `check` of a misbehaving daemon's session says what
+  the live proxy said.
 """
 
 from __future__ import annotations
@@ -133,10 +136,12 @@ def test_har_export_keeps_the_id_and_who_cut_it(tmp_path):
 
 # -- through `conformance proxy --record`, a daemon that cuts a Content-Length body short ------------------
 class ShortBodyDaemon:
-    """Answers `/_ping`, and `/containers/json` with a Content-Length longer than the body it sends."""
+    """Answers `/_ping`, and `/containers/json` with a Content-Length longer than the body it sends
+    (or, given `answer`, with those bytes, then closes)."""
 
-    def __init__(self, path: Path, declared: int):
+    def __init__(self, path: Path, declared: int = 0, answer: bytes | None = None):
         self.declared = declared
+        self.answer = answer
         self._sock = socket.socket(socket.AF_UNIX)
         self._sock.bind(str(path))
         self._sock.listen(16)
@@ -162,6 +167,9 @@ class ShortBodyDaemon:
             if b"/_ping" in buf.split(b"\r\n", 1)[0]:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
                              b"Content-Length: 2\r\nConnection: close\r\n\r\nOK")
+                return
+            if self.answer is not None:
+                conn.sendall(self.answer)
                 return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                          % self.declared + b'[{"Id":"' + b"a" * 100)
@@ -193,3 +201,39 @@ def test_daemon_truncation_recorded_by_the_proxy_is_flagged(tmp_path, declared):
     assert rc == 1
     assert [e["id"] for e in out] == [lid]
     assert _rules(out[0]) == sorted(f["rule"] for f in line["findings"])
+
+
+LIST = b'[{"Id":"' + b"b" * 64 + b'","Names":["/x"],"Image":"busybox","Command":"true","Created":1400000000,' \
+       b'"Status":"Exited (0)","Ports":[]}]'
+MISBEHAVING = {
+    "broken-chunk-size": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"%x\r\n%s\r\nzz\r\n" % (len(LIST) // 2, LIST[:len(LIST) // 2]),
+    "cl-and-te": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(LIST), LIST),
+    "unsolicited-100": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: %d\r\n\r\n%s" % (len(LIST), LIST),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISBEHAVING))
+def test_check_of_a_misbehaving_daemon_says_what_the_live_proxy_said(tmp_path, case):
+    daemon = ShortBodyDaemon(tmp_path / "up.sock", answer=MISBEHAVING[case])
+    try:
+        with ProxyProcess(tmp_path, daemon.url) as proxy:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(20)
+                s.connect(str(proxy.sock))
+                s.sendall(b"GET /v1.14/containers/json HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+                while s.recv(65536):
+                    pass
+    finally:
+        daemon.close()
+    [line] = proxy.log_lines
+    live_rules = sorted(f["rule"] for f in line["findings"])
+    assert any(r.startswith("v114.http.") for r in live_rules), live_rules  # the wire showed something
+    rc, out = _check_json(str(proxy.record_path))
+    assert [e["id"] for e in out] == [line["id"]]
+    assert _rules(out[0]) == live_rules
+    har = tmp_path / "c.har"
+    assert run_cli("export", str(proxy.record_path), "--har", str(har)).returncode == 0
+    assert _rules(_check_json(str(har))[1][0]) == live_rules

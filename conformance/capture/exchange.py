@@ -8,9 +8,28 @@ from functools import cached_property
 
 from ..checker import Checker, header
 from ..findings import Finding
+from ..spec import RULES
 from .redact import Redacted, redact, redact_response
 
 CUT_BY = ("client", "proxy")  # who, other than the daemon, can end an exchange before its body ended
+
+
+def seen_on_the_wire(rule_id: object) -> bool:
+    """Rules only the carrier can judge (HTTP framing and heads, websocket frames): a capture keeps the
+    decoded body and messages, not the bytes they came in, so `check` takes these from the recording."""
+    r = RULES.get(rule_id) if isinstance(rule_id, str) else None
+    return r is not None and (r.aspect == "http" or r.id == "v114.websocket.invalid")
+
+
+def recorded_finding(d: dict) -> Finding | None:
+    """A finding as a log line or recording wrote it (`Finding.to_dict`), for a rule still catalogued."""
+    rule_id = d.get("rule")
+    if not isinstance(rule_id, str) or rule_id not in RULES:
+        return None
+    f = Finding.of(rule_id, str(d.get("message", "")), where=str(d.get("where", "")),
+                   evidence=str(d.get("evidence", "")))
+    side = d.get("side")
+    return replace(f, side=side) if side in ("request", "response") else f
 
 
 @dataclass
@@ -34,6 +53,8 @@ class RecordedExchange:
     # with the exchange open): the end of the body is nobody's fault, unlike a daemon's truncation
     cut: str | None = None
     truncated: bool = False  # the recording kept only the first part of a body or hijacked stream
+    # what the recording proxy saw on the wire and the capture cannot show again (`seen_on_the_wire`)
+    wire_findings: list[Finding] = field(default_factory=list)
     # wall-clock times (seconds since the epoch) when the request began and the exchange ended
     # (response complete, hijacked stream closed); None where the capture does not say
     # attach and logs: how the recording proxy read the stream, "raw" (TTY) or "multiplexed"
@@ -69,26 +90,39 @@ def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding]
     """Run one recorded exchange through the checker; returns its findings and an optional note.
 
     As the live proxy does, an exchange the client (or the proxy) cut short is judged as far as it went:
-    its body's end is not judged at all, so it is no `v114.body.truncated`. Secrets never reach a
-    finding: the checker reads the redacted request and response, and every text is scrubbed.
+    its body's end is not judged at all, so it is no `v114.body.truncated`; a body whose framing broke
+    is judged by the recorded `v114.http.malformed` alone. Findings only the carrier could see come
+    from the recording. A checker failure is a `v114.checker.internal` finding, as it is live. Secrets
+    never reach a finding: the checker reads the redacted request and response, and every text is
+    scrubbed.
     """
     check = checker.exchange(ex.id)
     clean = ex.redacted
-    findings, note = _feed(check, ex, clean)
+    try:
+        note = _feed(check, ex, clean)
+    except Exception as exc:  # a bug of ours: one finding, and the other exchanges are still judged
+        check.note("v114.checker.internal", f"the checker failed: {type(exc).__name__}: {exc}")
+        note = "judged only in part"
+    findings = list(check.findings)
+    seen = {(f.rule, f.side, f.where) for f in findings}
+    findings += [replace(f, exchange=ex.id) for f in ex.wire_findings
+                 if (f.rule, f.side, f.where) not in seen and not checker.ignored(f.rule)]
     if clean.changed:
         findings = [replace(f, message=clean.scrub(f.message), where=clean.scrub(f.where),
                             evidence=clean.scrub(f.evidence)) for f in findings]
     return findings, note
 
 
-def _feed(check, ex: RecordedExchange, clean: Redacted) -> tuple[list[Finding], str | None]:
+def _feed(check, ex: RecordedExchange, clean: Redacted) -> str | None:
     check.request_head(ex.method, clean.target, clean.headers)
     if clean.body:
         check.request_body(clean.body)
     check.request_end(recorded=ex.request_body is not None)
     cut = f"cut by the {ex.cut}" if ex.cut else None
+    if any(f.rule == "v114.http.malformed" and f.side == "response" for f in ex.wire_findings):
+        cut = "framing broken (v114.http.malformed)"
     if ex.status is None:
-        return check.findings, clean.scrub(ex.error or "no response recorded")
+        return clean.scrub(ex.error or "no response recorded")
     response_headers, response_body = ex.redacted_response()
     check.response_head(ex.status, ex.reason, response_headers)
     note = None
@@ -113,7 +147,7 @@ def _feed(check, ex: RecordedExchange, clean: Redacted) -> tuple[list[Finding], 
             note = f"{cut} after {len(response_body)} byte(s): the end of the body is not judged"
         else:
             check.response_end(ex.response_complete)
-    return check.findings, note
+    return note
 
 
 def check_exchanges(exchanges: Iterable[RecordedExchange], checker: Checker | None = None

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .exchange import CUT_BY, RecordedExchange
+from .exchange import CUT_BY, RecordedExchange, recorded_finding, seen_on_the_wire
 
 # how the capturing tools word an exchange ended by someone other than the daemon (lower case):
 # mitmproxy ("Client disconnected.", "Connection killed."), our relay ("client disconnected")
@@ -103,6 +103,8 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
         # the relay ended it early ("daemon closed the connection inside the body"), unless only the
         # checker stopped
         ex.response_complete = meta["error"].startswith("checker failed")
+    if meta is not None and isinstance(meta.get("findings"), list):
+        ex.wire_findings = _wire_findings(meta["findings"])
     if meta is not None and meta.get("cut") in CUT_BY:
         ex.cut = meta["cut"]
     else:
@@ -133,6 +135,16 @@ def _from_http_flow(flow, n: int) -> RecordedExchange:
                 if all(p is not None for p in paced):
                     ex.hijack_timing = paced  # type: ignore[assignment]
     return ex
+
+
+def _wire_findings(found: list) -> list:
+    out = []
+    for d in found:
+        if isinstance(d, dict) and seen_on_the_wire(d.get("rule")):
+            f = recorded_finding(d)
+            if f is not None:
+                out.append(f)
+    return out
 
 
 def _pieces(marks, total: int) -> list[tuple[float, int]] | None:
@@ -216,6 +228,8 @@ def load_har(path: Path) -> list[RecordedExchange]:
         if entry.get("_responseComplete") is False:
             ex.response_complete = False
         ex.cut = entry["_cut"] if entry.get("_cut") in CUT_BY else cut_by(ex.error)
+        if isinstance(entry.get("_wireFindings"), list):
+            ex.wire_findings = _wire_findings(entry["_wireFindings"])
         if entry.get("_stdio") in ("raw", "multiplexed"):
             ex.stdio_stream = entry["_stdio"]
         hijack = entry.get("_hijack")  # our export's custom field: raw attach bytes in order

@@ -10,7 +10,9 @@ What goes where:
   and a redacted body's `Content-Length` header matches it. `--no-redact` keeps them.
 - `_id` is the exchange's id as the capture gave it (`conformance proxy`'s JSONL id for its
   recordings), `_error` the transport error, `_responseComplete: false` a body that ended early and
-  `_cut` who ended it when it was not the daemon (`client` or `proxy`); `conformance check` reads all.
+  `_cut` who ended it when it was not the daemon (`client` or `proxy`), `_wireFindings` what the
+  recording proxy saw of the HTTP framing (`v114.http.*`), which no capture shows again;
+  `conformance check` reads all.
 - A hijacked attach stream goes into the custom entry field `_hijack`: a list of
   `{"direction": "client"|"daemon", "encoding": "base64", "data": ...}` in the order the chunks passed.
   Websocket messages go into `_webSocketMessages` as Chrome's DevTools exports them; the TTY decision
@@ -124,6 +126,9 @@ def har_entry(ex: RecordedExchange, *, base_url: str = "http://docker", started:
         entry["_responseComplete"] = False
     if ex.cut is not None:
         entry["_cut"] = ex.cut  # "client" or "proxy": not the daemon's truncation
+    if ex.wire_findings:
+        entry["_wireFindings"] = [{k: scrub(v) if isinstance(v, str) else v for k, v in f.to_dict().items()}
+                                  for f in ex.wire_findings]
     if ex.hijack is not None:
         entry["_hijack"] = [{"direction": "client" if from_client else "daemon", "encoding": "base64",
                              "data": base64.b64encode(data).decode("ascii")} for from_client, data in ex.hijack]
