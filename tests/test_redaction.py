@@ -339,3 +339,40 @@ def test_auth_answer_and_quoted_secrets_in_responses():
     stream = b"\x01\x00\x00\x00\x00\x00\x00\x05" + SRC_PW.encode()  # raw streams stay byte for byte
     assert redact_response(req, "/v1.14/containers/x/logs", [("Content-Type", "application/vnd.docker.raw-stream")],
                            stream)[1] == stream
+
+
+# -- properties ------------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_URL_SAFE = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%",
+                    min_size=8, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(password=st.text(min_size=8, max_size=40).filter(lambda s: s.strip() == s and REDACTED not in s),
+       url_password=_URL_SAFE, field=st.sampled_from(["password", "auth", "identitytoken", "registrytoken",
+                                                        "Password", "IdentityToken"]))
+def test_no_password_survives_any_request_form(password, url_password, field):
+    from urllib.parse import quote
+    header = base64.urlsafe_b64encode(json.dumps({field: password}).encode()).decode()
+    body = json.dumps({"username": "u", "Env": [f"P=http://u:{url_password}@h:1/x"]}).encode()
+    auth_body = json.dumps({"username": "u", field: password, "serveraddress": "h"}).encode()
+    for target in (f"/v1.14/images/create?fromSrc=http://u:{url_password}@h/x&repo=r",
+                   f"/v1.14/build?remote={quote(f'https://u:{url_password}@h/r.git', safe='')}"):
+        red = redact(target, [("X-Registry-Auth", header), ("Content-Length", str(len(body)))], body)
+        out = red.target + json.dumps(red.headers) + (red.body or b"").decode()
+        assert url_password not in out and quote(url_password, safe="") not in out
+        assert password not in red.target
+        auth = redact("/v1.14/auth", [("Content-Length", str(len(auth_body)))], auth_body)
+        assert json.loads(auth.body) == {"username": "u", field: REDACTED, "serveraddress": "h"}
+        assert dict(auth.headers)["Content-Length"] == str(len(auth.body))
+        assert password not in red.scrub(f"evidence: {password} / {header}")
+
+
+@given(st.binary(max_size=300), st.text(max_size=80))
+def test_redact_never_fails_on_odd_input(body, text):
+    red = redact("/v1.14/auth?" + text, [("X-Registry-Auth", text), ("X-Registry-Config", text + "%%"),
+                                         ("Authorization", text)], body)
+    assert all(v == REDACTED for k, v in red.headers if k.lower() != "content-length" and v) or not text
+    redact_response(red, "/v1.14/auth", [("Content-Type", "application/json")], body)

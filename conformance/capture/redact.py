@@ -37,8 +37,8 @@ _AUTH_PATH = re.compile(r"^(?:/v[0-9.]+)?/auth/?$")
 _FIELD_RE = re.compile(rb'("(?:password|auth|identitytoken|registrytoken)"\s*:\s*)"(?:[^"\\]|\\.)*"',
                        re.IGNORECASE)
 # scheme://userinfo@ : the user-info runs to the last '@' before the authority ends
-_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s\"'<>]*)@")
-_JSON_START = frozenset(b"{[")
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s\"<>]*)@")
+_JSON_START = (b"{", b"[")  # first byte of a JSON object or array
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,13 @@ def redact_response(request: Redacted, path: str, headers: Iterable[tuple[str, s
     if not body or len(body) > MAX_JSON:
         return headers, body
     ctype = next((v for k, v in headers if k.lower() == "content-type"), "").lower()
-    if not ("json" in ctype or ctype.startswith("text/") or body[:1] in _JSON_START):
+    if not ("json" in ctype or ctype.startswith("text/") or body.lstrip()[:1] in _JSON_START):
         return headers, body
     new = request.scrub_bytes(body)
     if _AUTH_PATH.match(path.split("?", 1)[0]):
         new = _redact_fields(new, [])
     found: list[str] = []
-    new = _redact_json_urls(new, found) if new[:1] in _JSON_START else _redact_urls_bytes(new, found)
+    new = _redact_json_urls(new, found) if new.lstrip()[:1] in _JSON_START else _redact_urls_bytes(new, found)
     if new != body:
         headers = _with_length(headers, len(new))
     return headers, new
@@ -210,7 +210,7 @@ def _redact_json_urls(body: bytes, found: list[str]) -> bytes:
     """URL credentials inside the strings of a JSON body (re-serialised only when something changed)."""
     if b"://" not in body and b":\\/\\/" not in body:
         return body
-    if len(body) > MAX_JSON or body.lstrip()[:1] not in (b"{", b"["):
+    if len(body) > MAX_JSON or body.lstrip()[:1] not in _JSON_START:
         return body
     try:
         value = json.loads(body)
