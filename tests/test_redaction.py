@@ -231,6 +231,10 @@ def test_no_secret_survives_in_any_file_or_console_line(workdir):
     exported = run_cli("export", str(proxy.record_path), "--har", str(har))
     assert exported.returncode == 0
     found["HAR export"] = leaks(har.read_bytes() + exported.stdout + exported.stderr)
+    for entry in json.loads(har.read_text())["log"]["entries"]:
+        for part, size in (("request", entry["request"]["bodySize"]), ("response", entry["response"]["bodySize"])):
+            declared = [h["value"] for h in entry[part]["headers"] if h["name"].lower() == "content-length"]
+            assert declared in ([], [str(size)]), (entry["request"]["url"], part, declared, size)
     for args in ([], ["--format", "json"]):
         for capture in (proxy.record_path, har):
             checked = run_cli("check", str(capture), *args)
