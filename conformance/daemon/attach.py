@@ -43,7 +43,7 @@ class AttachSession:
     def history(self) -> list[tuple[int, bytes]]:
         if not self.call.flag("logs"):
             return []
-        return [(line.stream, line.data) for line in self.container.logs if self.want.get(line.stream)]
+        return [(line.stream, line.data) for line in self.container.logs.select({1, 2}) if self.want.get(line.stream)]
 
     async def run(self, read_stdin) -> None:
         """read_stdin: async () -> bytes, b'' at the client's EOF; None when stdin is not attached."""
@@ -97,7 +97,7 @@ class AttachSession:
             if not data:
                 break
             if c.stdin is not None:
-                c.stdin.feed(data)
+                await c.stdin.offer(data)  # a full pipe holds the client back, as a real pipe did
         if c.stdin is not None and c.config.get("StdinOnce") and not c.tty:
             c.stdin.close()
 

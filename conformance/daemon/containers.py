@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .encoding import human_duration, rfc3339nano
 from .fs import ContainerFs
-from .simulator import EmitWriter, NullReader, Pipe, Shell, Stdio
+from .simulator import Budget, EmitWriter, NullReader, Pipe, Shell, Stdio
 
 OUTPUT_CAP = 8 * 1024 * 1024  # past this a process blocks, as on a full pipe nobody reads
+LINE_COST = 16  # what the log keeps per line besides its bytes; counted against OUTPUT_CAP
 IGNORED_SIGNALS = {17, 18, 19, 20, 21, 22, 23, 28}  # CHLD CONT STOP TSTP TTIN TTOU URG WINCH
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -35,6 +38,48 @@ class LogLine:
     ns: int
     stream: int  # 1 stdout, 2 stderr
     data: bytes
+
+
+class ContainerLog:
+    """The json log of a container, kept compact: one byte buffer and arrays of line ends, times and
+    streams (about 17 bytes per line besides its text), so a million short lines stay small."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._ends = array("Q")
+        self._ns = array("q")
+        self._streams = bytearray()
+
+    def append(self, line: LogLine) -> None:
+        self._data += line.data
+        self._ends.append(len(self._data))
+        self._ns.append(line.ns)
+        self._streams.append(line.stream)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def _line(self, i: int) -> LogLine:
+        start = self._ends[i - 1] if i else 0
+        return LogLine(self._ns[i], self._streams[i], bytes(self._data[start:self._ends[i]]))
+
+    def __iter__(self) -> Iterator[LogLine]:
+        return (self._line(i) for i in range(len(self)))
+
+    def select(self, streams: set[int], tail: int = -1) -> Iterator[LogLine]:
+        """The lines of `streams`, only the last `tail` of them when tail > 0 (none when tail is 0)."""
+        if tail == 0:
+            return iter(())
+        first = 0
+        if tail > 0:
+            seen = 0
+            for i in range(len(self) - 1, -1, -1):
+                if self._streams[i] in streams:
+                    seen += 1
+                    if seen == tail:
+                        first = i
+                        break
+        return (self._line(i) for i in range(first, len(self)) if self._streams[i] in streams)
 
 
 @dataclass
@@ -80,7 +125,7 @@ class Container:
     created_ns: int = field(default_factory=time.time_ns)
     host_config: dict = field(default_factory=default_host_config)
     state: ContainerState = field(default_factory=ContainerState)
-    logs: list[LogLine] = field(default_factory=list)
+    logs: ContainerLog = field(default_factory=ContainerLog)
     ip_suffix: int = 0
 
     def __post_init__(self) -> None:
@@ -109,7 +154,7 @@ class Container:
         await self.unpaused.wait()
         if self._output_total > OUTPUT_CAP:
             await asyncio.Event().wait()
-        self._output_total += len(data)
+        self._output_total += len(data) + LINE_COST * data.count(b"\n")
         if self.tty:
             stream = 1
             data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -157,10 +202,11 @@ class Container:
         self.exited.clear()
         self.unpaused.set()
         self._output_total = 0
+        budget = Budget()
         shell = Shell(self.fs, self.environment(), self.config.get("WorkingDir") or "/",
-                      hostname=self.config.get("Hostname") or self.id[:12], gate=self.unpaused)
+                      hostname=self.config.get("Hostname") or self.id[:12], gate=self.unpaused, budget=budget)
         io = Stdio(self.stdin if self.stdin is not None else NullReader(),
-                   EmitWriter(lambda d: self._emit(1, d)), EmitWriter(lambda d: self._emit(2, d)))
+                   EmitWriter(lambda d: self._emit(1, d), budget), EmitWriter(lambda d: self._emit(2, d), budget))
         self._task = asyncio.get_running_loop().create_task(shell.run_argv(self.argv, io))
         self._task.add_done_callback(self._done)
 

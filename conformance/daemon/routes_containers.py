@@ -350,9 +350,7 @@ async def logs(call: Call) -> None:
             tail = atoi(tail_text)
         except NumError:
             tail = -1  # strconv.Atoi failed: all of the log
-    history = [line for line in c.logs if want[line.stream]] if tail != 0 else []
-    if tail > 0:
-        history = history[-tail:]
+    history = c.logs.select({s for s, wanted in want.items() if wanted}, tail)
     queue = c.listen() if follow and c.state.running else None
     raw = c.tty and not call.deviant("tty-frames")
 
@@ -361,7 +359,10 @@ async def logs(call: Call) -> None:
             data = rfc3339nano(ns).encode() + b" " + data
         return data if raw else call.frame(stream, data)
 
-    body = b"".join(render(line.ns, line.stream, line.data) for line in history)
+    body = bytearray()
+    for line in history:
+        body += render(line.ns, line.stream, line.data)
+    body = bytes(body)
     if queue is not None:
         call.exchange.watch()
     try:

@@ -4,20 +4,55 @@ It interprets a busybox-like command set (echo, cat, sleep, true, false, yes, he
 mkdir, rm, ls, pwd, env, hostname, id, date, wc, tee, sh) and `sh -c` scripts with `;`, `&&`, `||`, `|`,
 `$VAR`, quotes and redirections (`>`, `>>`, `<`, `>&2`, `2>&1`). Files live in the container's in-memory
 layer, so `changes`, `export` and `copy` see what a command wrote.
+
+Every run is bounded: commands write as they go (the container's output cap applies while bytes are
+made), each run may write WORK_BUDGET bytes in all (stdout, stderr, pipes, files) before it stalls like a
+process nobody reads, a file grows to FILE_LIMIT at most (then `No space left on device`), and scripts,
+pipelines and nested shells have a size. Numbers in arguments are read as busybox reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import posixpath
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from .busybox_args import (
+    SIZE_SUFFIXES,
+    ULONG_MAX,
+    AppletError,
+    parse_duration,
+    seq_number,
+    xatoul_sfx,
+)
 from .fs import ContainerFs, normalise
 
 PIPE_LIMIT = 64 * 1024
 CHUNK = 8192
+WORK_BUDGET = 64 << 20  # bytes one run may write in all before it stalls
+FILE_LIMIT = 16 << 20  # largest file a command may write
+SCRIPT_LIMIT = 256 << 10  # longest script the shell reads
+PIPELINE_LIMIT = 64  # most commands in one pipeline
+NESTING_LIMIT = 32  # deepest `sh` inside `sh`
+
+
+class Budget:
+    """What one run may still write; once spent, every further write waits forever (until a signal)."""
+
+    def __init__(self, limit: int = WORK_BUDGET):
+        self.left = limit
+
+    async def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            await asyncio.Event().wait()
+
+
+class NoSpace(OSError):
+    """A write past FILE_LIMIT (ENOSPC)."""
 
 
 class ShellExit(Exception):
@@ -58,8 +93,10 @@ class Pipe:
         self._buf += data
         self._notify()
 
-    def feed(self, data: bytes) -> None:
-        """Write without back-pressure (stdin fed from a client socket)."""
+    async def offer(self, data: bytes) -> None:
+        """Write with back-pressure, dropping the data once either end has closed (stdin from a client)."""
+        while len(self._buf) >= self._limit and not self.reader_closed and not self._eof:
+            await self._wait()
         if not self._eof and not self.reader_closed:
             self._buf += data
             self._notify()
@@ -96,33 +133,62 @@ class NullReader:
 
 
 class EmitWriter:
-    """A container's stdout or stderr: each write becomes one output event."""
+    """A container's stdout or stderr: each write becomes one output event (large writes a few)."""
 
-    def __init__(self, emit: Callable[[bytes], Awaitable[None]]):
+    MAX_EVENT = 64 * 1024
+
+    def __init__(self, emit: Callable[[bytes], Awaitable[None]], budget: Budget | None = None):
         self._emit = emit
+        self._budget = budget or Budget()
 
     async def write(self, data: bytes) -> None:
-        if data:
-            await self._emit(data)
+        for i in range(0, len(data), self.MAX_EVENT):
+            piece = data[i:i + self.MAX_EVENT]
+            await self._budget.spend(len(piece))
+            await self._emit(piece)
 
 
 class FileWriter:
-    """A redirection into a file of the container's layer."""
+    """A redirection into a file of the container's layer: kept in a buffer, stored on each write while
+    small and at `close()` (so appending stays linear), refused past FILE_LIMIT."""
 
-    def __init__(self, fs: ContainerFs, path: str, append: bool):
+    EAGER = 64 * 1024
+
+    def __init__(self, fs: ContainerFs, path: str, append: bool, budget: Budget | None = None):
         self.fs, self.path = fs, path
+        self._budget = budget or Budget()
         fs.write_file(path, b"", append=append, mtime=int(time.time()))
+        node = fs.get(path)
+        self._buf = bytearray(node.data if node is not None else b"")
+        self._dirty = False
 
     async def write(self, data: bytes) -> None:
-        self.fs.write_file(self.path, data, append=True, mtime=int(time.time()))
+        if len(self._buf) + len(data) > FILE_LIMIT:
+            self.close()
+            raise NoSpace(28, "No space left on device")
+        await self._budget.spend(len(data))
+        self._buf += data
+        self._dirty = True
+        if len(self._buf) <= self.EAGER:
+            self.close()
+
+    def close(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            try:
+                self.fs.write_file(self.path, bytes(self._buf), mtime=int(time.time()))
+            except (FileNotFoundError, IsADirectoryError):
+                pass  # removed or replaced meanwhile
 
 
 class FileReader:
     def __init__(self, data: bytes):
-        self._data = data
+        self._data = memoryview(data)
+        self._pos = 0
 
     async def read(self, n: int = CHUNK) -> bytes:
-        chunk, self._data = self._data[:n], self._data[n:]
+        chunk = bytes(self._data[self._pos:self._pos + n])
+        self._pos += len(chunk)
         return chunk
 
     def close_reader(self) -> None:
@@ -235,7 +301,7 @@ def tokenize(text: str) -> list[tuple[str, object]]:
             parts.append(("var", name))
         elif c in ";&|<>\n":
             fd = None
-            if c in "<>" and in_word and not parts and literal and "".join(literal).isdigit():
+            if c in "<>" and in_word and not parts and len(literal) == 1 and literal[0] in "0123456789":
                 fd = int("".join(literal))
                 literal.clear()
                 in_word = False
@@ -297,6 +363,8 @@ def parse(text: str) -> list[list]:
             pos += 1
         elif op == "|":
             finish_command()
+            if len(pipeline) >= PIPELINE_LIMIT:
+                raise ScriptSyntaxError(f"more than {PIPELINE_LIMIT} commands in a pipeline")
         elif op in ("&&", "||"):
             finish_pipeline()
             if not and_or:
@@ -344,13 +412,15 @@ class Shell:
     """Runs commands for one container against its filesystem and environment."""
 
     def __init__(self, fs: ContainerFs, env: dict[str, str], cwd: str = "/", hostname: str = "",
-                 gate: asyncio.Event | None = None):
+                 gate: asyncio.Event | None = None, budget: Budget | None = None):
         self.fs = fs
         self.env = dict(env)
         self.cwd = normalise(cwd or "/")
         self.hostname = hostname
         self.status = 0
         self._gate = gate
+        self.budget = budget or Budget()
+        self.depth = 0  # `sh` builtins running inside this shell
 
     async def checkpoint(self) -> None:
         """Block while the container is paused."""
@@ -368,8 +438,18 @@ class Shell:
             return await fn(self, argv, io)
         except BrokenPipeError:
             return 141
+        except AppletError as exc:
+            await io.stderr.write(exc.text(name).encode())
+            return 1
+        except NoSpace:
+            await io.stderr.write(f"{name}: write error: No space left on device\n".encode())
+            return 1
 
-    async def run_script(self, text: str, io: Stdio) -> int:
+    async def run_script(self, text: str, io: Stdio, *, catch_exit: bool = True) -> int:
+        """Run a script; `exit N` ends it with N (or, with catch_exit false, raises ShellExit on)."""
+        if len(text) > SCRIPT_LIMIT:
+            await io.stderr.write(f"sh: script longer than {SCRIPT_LIMIT} bytes (simulator limit)\n".encode())
+            return 2
         try:
             script = parse(text)
         except ScriptSyntaxError as exc:
@@ -379,6 +459,8 @@ class Shell:
             for and_or in script:
                 self.status = await self._and_or(and_or, io)
         except ShellExit as exc:
+            if not catch_exit:
+                raise
             return exc.code
         return self.status
 
@@ -397,7 +479,7 @@ class Shell:
 
         async def stage(i: int) -> int:
             stdin = io.stdin if i == 0 else pipes[i - 1]
-            stdout = io.stdout if i == len(commands) - 1 else _PipeWriter(pipes[i])
+            stdout = io.stdout if i == len(commands) - 1 else _PipeWriter(pipes[i], self.budget)
             try:
                 return await self._command(commands[i], Stdio(stdin, stdout, io.stderr))
             finally:
@@ -428,25 +510,34 @@ class Shell:
             key, value = argv.pop(0).split("=", 1)
             assignments[key] = value
         try:
-            io = self._redirect(command.redirects, io)
+            io, files = self._redirect(command.redirects, io)
         except OSError as exc:
             await io.stderr.write(f"sh: can't {exc.args[0]}\n".encode())
             return 1
-        if not argv:
-            self.env.update(assignments)
-            return 0
-        if argv[0] == "exit":
-            raise ShellExit(int(argv[1]) & 0xFF if len(argv) > 1 and argv[1].isdigit() else self.status)
-        saved = dict(self.env)
-        self.env.update(assignments)
         try:
-            return await self.run_argv(argv, io)
+            if not argv:
+                self.env.update(assignments)
+                return 0
+            if argv[0] == "exit":
+                code = exit_status(argv[1]) if len(argv) > 1 else self.status
+                if code is None:
+                    await io.stderr.write(f"sh: exit: line 0: Illegal number: {argv[1]}\n".encode())
+                    code = 2
+                raise ShellExit(code)
+            saved = dict(self.env)
+            self.env.update(assignments)
+            try:
+                return await self.run_argv(argv, io)
+            finally:
+                if assignments:
+                    self.env = saved
         finally:
-            if assignments:
-                self.env = saved
+            for writer in files:
+                writer.close()
 
-    def _redirect(self, redirects: list[Redirect], io: Stdio) -> Stdio:
+    def _redirect(self, redirects: list[Redirect], io: Stdio) -> tuple[Stdio, list[FileWriter]]:
         fds = {0: io.stdin, 1: io.stdout, 2: io.stderr}
+        files: list[FileWriter] = []
         for r in redirects:
             target = self.expand(r.target)
             if r.op == ">&":
@@ -461,25 +552,33 @@ class Shell:
                 fds[r.fd] = FileReader(node.data)
             else:
                 try:
-                    fds[r.fd] = FileWriter(self.fs, path, append=r.op == ">>")
+                    fds[r.fd] = FileWriter(self.fs, path, append=r.op == ">>", budget=self.budget)
                 except (FileNotFoundError, IsADirectoryError):
+                    for writer in files:
+                        writer.close()
                     raise OSError(f"create {target}: nonexistent directory") from None
-        return Stdio(fds[0], fds[1], fds[2])
+                files.append(fds[r.fd])
+        return Stdio(fds[0], fds[1], fds[2]), files
 
 
 class _PipeWriter:
-    def __init__(self, pipe: Pipe):
+    def __init__(self, pipe: Pipe, budget: Budget):
         self._pipe = pipe
+        self._budget = budget
 
     async def write(self, data: bytes) -> None:
+        await self._budget.spend(len(data))
         await self._pipe.write(data)
 
 
-async def _read_all(stream) -> bytes:
-    out = bytearray()
-    while chunk := await stream.read():
-        out += chunk
-    return bytes(out)
+def exit_status(text: str) -> int | None:
+    """ash's `exit N`: decimal digits, taken modulo 256 (None: `Illegal number`)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0") or "0"
+    if len(significant) > 20 or int(significant) > ULONG_MAX:
+        return 0
+    return int(significant) & 0xFF
 
 
 # --- commands ---------------------------------------------------------------------------------------------
@@ -547,30 +646,31 @@ async def _cat(sh: Shell, argv: list[str], io: Stdio) -> int:
 @builtin("tee")
 async def _tee(sh: Shell, argv: list[str], io: Stdio) -> int:
     append = "-a" in argv
-    writers = [FileWriter(sh.fs, normalise(p, sh.cwd), append) for p in argv[1:] if p != "-a"]
-    while chunk := await io.stdin.read():
-        for w in writers:
-            await w.write(chunk)
-        await io.stdout.write(chunk)
-    return 0
-
-
-def _duration(text: str) -> float | None:
-    scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(text[-1:], None)
-    number = text[:-1] if scale else text
+    writers = [FileWriter(sh.fs, normalise(p, sh.cwd), append, sh.budget) for p in argv[1:] if p != "-a"]
     try:
-        return float(number) * (scale or 1)
-    except ValueError:
-        return None
+        while chunk := await io.stdin.read():
+            for w in writers:
+                await w.write(chunk)
+            await io.stdout.write(chunk)
+    finally:
+        for w in writers:
+            w.close()
+    return 0
 
 
 @builtin("sleep")
 async def _sleep(sh: Shell, argv: list[str], io: Stdio) -> int:
-    seconds = _duration(argv[1]) if len(argv) > 1 else None
-    if seconds is None:
-        await io.stderr.write(b"sleep: invalid number\n")
-        return 1
-    await asyncio.sleep(seconds)
+    if len(argv) < 2:
+        raise AppletError(usage=True)
+    if argv[1][:3].lower() == "inf":
+        await asyncio.Event().wait()  # busybox sleeps forever for inf, INF, infinity
+    seconds = sum(parse_duration(a) for a in argv[1:])
+    if math.isnan(seconds) or seconds < 0:
+        seconds = math.inf
+    while seconds > 0:  # in steps: the loop's timer cannot take any float
+        step = min(seconds, 86400.0)
+        await asyncio.sleep(step)
+        seconds -= step
     await sh.checkpoint()
     return 0
 
@@ -587,7 +687,7 @@ async def _false(sh: Shell, argv: list[str], io: Stdio) -> int:
 
 @builtin("exit")
 async def _exit(sh: Shell, argv: list[str], io: Stdio) -> int:
-    raise ShellExit(int(argv[1]) & 0xFF if len(argv) > 1 and argv[1].isdigit() else 0)
+    raise ShellExit(exit_status(argv[1]) or 0 if len(argv) > 1 else 0)
 
 
 @builtin("export")
@@ -633,12 +733,14 @@ async def _head(sh: Shell, argv: list[str], io: Stdio) -> int:
     files = []
     while args:
         arg = args.pop(0)
-        if arg in ("-c", "-n") and args:
-            by_bytes, count = arg == "-c", int(args.pop(0))
-        elif arg.startswith(("-c", "-n")) and arg[2:].isdigit():
-            by_bytes, count = arg[1] == "c", int(arg[2:])
-        elif arg[1:].isdigit() and arg.startswith("-"):
-            count = int(arg[1:])
+        if arg in ("-c", "-n"):
+            if not args:
+                raise AppletError(f"option requires an argument -- '{arg[1]}'", usage=True)
+            by_bytes, count = arg == "-c", _head_count(args.pop(0))
+        elif arg.startswith(("-c", "-n")):
+            by_bytes, count = arg[1] == "c", _head_count(arg[2:])
+        elif arg.startswith("-") and arg[1:2].isdigit():
+            count = _head_count(arg[1:])
         else:
             files.append(arg)
     source = io.stdin
@@ -668,30 +770,103 @@ async def _head(sh: Shell, argv: list[str], io: Stdio) -> int:
     return 0
 
 
+def _head_count(text: str) -> int:
+    """head's N[bkm]; a leading '-' (all but the last N) reads as nothing to print."""
+    if text.startswith("-"):
+        xatoul_sfx(text[1:], SIZE_SUFFIXES)
+        return 0
+    return xatoul_sfx(text, SIZE_SUFFIXES)
+
+
 @builtin("wc")
 async def _wc(sh: Shell, argv: list[str], io: Stdio) -> int:
-    data = await _read_all(io.stdin)
-    if "-c" in argv:
-        out = str(len(data))
-    elif "-l" in argv:
-        out = str(data.count(b"\n"))
-    else:
-        lines = data.count(b"\n")
-        out = f"{lines:>7} {len(data.split()):>7} {len(data):>7}"
+    lines = words = size = 0
+    in_word = False
+    while chunk := await io.stdin.read():
+        await sh.checkpoint()
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+        parts = chunk.split()
+        words += len(parts)
+        if in_word and parts and not chunk[:1].isspace():
+            words -= 1  # the word went on from the previous chunk
+        in_word = not chunk[-1:].isspace()
+    flags = "".join(a[1:] for a in argv[1:] if a.startswith("-"))
+    counts = [n for flag, n in (("l", lines), ("w", words), ("c", size)) if flag in flags] or [lines, words, size]
+    out = str(counts[0]) if len(counts) == 1 else " ".join(f"{n:>9}" for n in counts)
     await io.stdout.write(out.encode() + b"\n")
     return 0
 
 
 @builtin("seq")
 async def _seq(sh: Shell, argv: list[str], io: Stdio) -> int:
-    try:
-        numbers = [int(a) for a in argv[1:]]
-    except ValueError:
-        return 1
-    first, last = (1, numbers[0]) if len(numbers) == 1 else (numbers[0], numbers[-1])
-    step = numbers[1] if len(numbers) == 3 else 1
-    await io.stdout.write("".join(f"{i}\n" for i in range(first, last + 1, step or 1)).encode())
+    args = argv[1:]
+    width_pad, sep = False, "\n"
+    while args and args[0].startswith("-") and len(args[0]) > 1:
+        opt = args.pop(0)
+        if opt == "--":
+            break
+        for i, flag in enumerate(opt[1:], 1):
+            if flag == "w":
+                width_pad = True
+            elif flag == "s":
+                if opt[i + 1:]:
+                    sep = opt[i + 1:]
+                elif args:
+                    sep = args.pop(0)
+                else:
+                    raise AppletError("option requires an argument -- 's'", usage=True)
+                break
+            else:
+                raise AppletError(f"invalid option -- '{flag}'", usage=True)
+    if not 1 <= len(args) <= 3:
+        raise AppletError(usage=True)
+    last = seq_number(args[-1])
+    first = seq_number(args[0]) if len(args) > 1 else 1.0
+    step = seq_number(args[1]) if len(args) == 3 else 1.0
+    width = frac = 0
+    for i, arg in enumerate(args):
+        whole, dot, tail = arg.partition(".")
+        width = max(width, len(whole))
+        if i < len(args) - 1:
+            frac = max(frac, len(dot + tail))
+    if frac:
+        frac -= 1
+        if frac:
+            width += frac + 1
+    if not width_pad:
+        width = 0
+    for chunk in _SeqStream(first, step, last, width, frac, sep):
+        await sh.checkpoint()
+        await io.stdout.write(chunk)
     return 0
+
+
+class _SeqStream:
+    """Iterates seq's output in pieces of about CHUNK bytes: `first + n*step` while it stays in range."""
+
+    def __init__(self, first: float, step: float, last: float, width: int, frac: int, sep: str):
+        self.first, self.step, self.last = first, step, last
+        self.fmt, self.width, self.frac, self.sep = "%0*.*f", width, frac, sep
+
+    def __iter__(self):
+        n = 0
+        value = self.first
+        piece: list[str] = []
+        size = 0
+        while (value <= self.last) if self.step >= 0 else (value >= self.last):
+            text = (self.sep if n else "") + self.fmt % (self.width, self.frac, value)
+            piece.append(text)
+            size += len(text)
+            if size >= CHUNK:
+                yield "".join(piece).encode()
+                piece, size = [], 0
+            n = (n + 1) & 0xFFFFFFFF  # busybox counts in an unsigned int
+            value = self.first + n * self.step
+        if n or piece:
+            piece.append("\n")
+        if piece:
+            yield "".join(piece).encode()
 
 
 @builtin("touch")
@@ -800,6 +975,17 @@ async def _date(sh: Shell, argv: list[str], io: Stdio) -> int:
 
 @builtin("sh", "bash", "ash")
 async def _sh(sh: Shell, argv: list[str], io: Stdio) -> int:
+    if sh.depth >= NESTING_LIMIT:
+        await io.stderr.write(f"sh: more than {NESTING_LIMIT} nested shells (simulator limit)\n".encode())
+        return 2
+    sh.depth += 1
+    try:
+        return await _sh_body(sh, argv, io)
+    finally:
+        sh.depth -= 1
+
+
+async def _sh_body(sh: Shell, argv: list[str], io: Stdio) -> int:
     args = argv[1:]
     if args and args[0] == "-c":
         if len(args) < 2:
@@ -812,4 +998,33 @@ async def _sh(sh: Shell, argv: list[str], io: Stdio) -> int:
             await io.stderr.write(f"sh: can't open '{args[0]}': No such file or directory\n".encode())
             return 2
         return await sh.run_script(node.data.decode("utf-8", "replace"), io)
-    return await sh.run_script((await _read_all(io.stdin)).decode("utf-8", "replace"), io)
+    return await _sh_stdin(sh, io)
+
+
+async def _sh_stdin(sh: Shell, io: Stdio) -> int:
+    """A shell reading its script from stdin runs each complete line as it arrives (a quote left open
+    waits for the lines that close it), as an interactive sh does."""
+    pending = ""
+    status = 0
+    while True:
+        chunk = await io.stdin.read()
+        pending += chunk.decode("utf-8", "replace")
+        cut = pending.rfind("\n") + 1 if chunk else len(pending)
+        if cut:
+            text = pending[:cut]
+            try:
+                parse(text)
+                runnable = True
+            except ScriptSyntaxError as exc:
+                runnable = not chunk or "unterminated" not in str(exc)
+            if runnable:
+                pending = pending[cut:]
+                try:
+                    status = await sh.run_script(text, io, catch_exit=False)
+                except ShellExit as exc:
+                    return exc.code
+        if len(pending) > SCRIPT_LIMIT:
+            await io.stderr.write(f"sh: line longer than {SCRIPT_LIMIT} bytes (simulator limit)\n".encode())
+            return 2
+        if not chunk:
+            return status
