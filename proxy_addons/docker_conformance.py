@@ -156,6 +156,7 @@ class DockerConformance:
              status: int | None = None) -> None:
         self._live.pop(flow.id, None)
         ex.finish(error=error, status=status)
+        _show_verdict(flow, ex)
 
     # -- websocket attach ----------------------------------------------------------------------
     def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -198,6 +199,15 @@ class DockerConformance:
             ex.finish(error=flow.error.msg if flow.error else None)
 
     tcp_error = tcp_end
+
+
+def _show_verdict(flow: http.HTTPFlow, ex: LiveExchange) -> None:
+    """mitmweb and mitmdump show the findings on the flow: its comment lists them, its mark is the
+    worst severity's (before mitmdump's own `-w` writes the flow: script hooks run first)."""
+    from conformance.proxy.recorder import verdict
+
+    line = ex.log_line()
+    flow.comment, flow.marked = verdict(line["findings"], line.get("error"))
 
 
 addons = [DockerConformance()]

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MITMDUMP = ROOT / ".venv" / "bin" / "mitmdump"
+MITMDUMP = Path(sys.executable).with_name("mitmdump")  # the running venv's (CI: 3.11 and a newer one)
 
 
 class _Ping(BaseHTTPRequestHandler):
@@ -46,7 +47,8 @@ def test_addon_under_mitmdump(tmp_path):
     proc = subprocess.Popen(
         [str(MITMDUMP), "-q", "-s", str(ROOT / "proxy_addons" / "docker_conformance.py"),
          "--mode", f"reverse:http://127.0.0.1:{upstream.server_address[1]}",
-         "--listen-host", "127.0.0.1", "--listen-port", str(port), "--set", f"conformance_log={log}"],
+         "--listen-host", "127.0.0.1", "--listen-port", str(port), "--set", f"conformance_log={log}",
+         "-w", str(tmp_path / "flows.mitm")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         deadline = time.time() + 30
@@ -67,7 +69,18 @@ def test_addon_under_mitmdump(tmp_path):
             time.sleep(0.05)
         [line] = [json.loads(x) for x in log.read_text().splitlines()]
         assert (line["method"], line["path"], line["status"]) == ("GET", "/v1.14/_ping", 200)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /v1.14/containers/abc/nonsense HTTP/1.1\r\nHost: docker\r\n\r\n")
+            data = b""
+            while not data.endswith(b"OK"):
+                data += s.recv(4096)
     finally:
         proc.terminate()
         proc.wait(10)
         upstream.shutdown()
+    # the verdicts are on the flows mitmweb would show (read back with mitmproxy's own API)
+    from mitmproxy import io as mio
+    with open(tmp_path / "flows.mitm", "rb") as f:
+        flows = {fl.request.path: fl for fl in mio.FlowReader(f).stream()}
+    bad = flows["/v1.14/containers/abc/nonsense"]
+    assert "v114.route.unknown" in bad.comment and bad.marked == ":red_circle:"

@@ -436,3 +436,19 @@ def test_open_exchange_gets_a_console_line_when_it_starts(tmp_path):
     opened = text.index(" open (started ")
     ended = text.index(" 200 POST ")
     assert opened < ended and target in text[:opened + 400]  # whole target, shown while it hangs
+
+
+def test_recording_shows_the_verdicts_in_mitmweb(run, tmp_path):
+    sent = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 19\r\n\r\n404 page not found\n"
+    rec = tmp_path / "rec.mitm"
+    p = run(lambda conn, req: conn.sendall(sent), record_path=str(rec))
+    assert exchange(p.url, b"GET /v1.14/nonsense HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n") == sent
+    still_serving(p)
+    wait_lines(p)
+    p.stop()
+    from mitmproxy import io as mio
+    with open(rec, "rb") as f:
+        flows = {fl.request.path: fl for fl in mio.FlowReader(f).stream()}
+    bad, ping = flows["/v1.14/nonsense"], flows["/v1.14/_ping"]
+    assert "error v114.route.unknown" in bad.comment and bad.marked == ":red_circle:"
+    assert ping.marked == "" and ping.comment == ""

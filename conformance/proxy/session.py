@@ -102,7 +102,10 @@ class Kept:
         self.chunks.append(message)
 
     def body(self) -> bytes:
-        return b"".join(self.chunks)
+        """The kept bytes, joined once; the chunks are let go (a 64 MiB body is not held twice)."""
+        data = b"".join(self.chunks)
+        self.chunks = []
+        return data
 
     def directed(self) -> list[list]:
         return [[from_client, b"".join(parts)] for from_client, parts in self.chunks]
