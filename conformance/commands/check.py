@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"            evidence: {f.evidence}")
         if args.format == "text":
             counts = {s: sum(1 for _, fs, _ in results for f in fs if f.severity is s) for s in Severity}
+            cut = {who: sum(1 for ex, _, _ in results if ex.cut == who) for who in ("client", "proxy")}
+            ended = "".join(f", {n} cut by the {who}" for who, n in cut.items() if n)
             print(f"{len(results)} exchange(s): {counts[Severity.ERROR]} error, {counts[Severity.WARNING]} "
-                  f"warning, {counts[Severity.INFO]} info")
+                  f"warning, {counts[Severity.INFO]} info{ended}")
     return 1 if worst_error else 0
