@@ -452,3 +452,27 @@ def test_recording_shows_the_verdicts_in_mitmweb(run, tmp_path):
     bad, ping = flows["/v1.14/nonsense"], flows["/v1.14/_ping"]
     assert "error v114.route.unknown" in bad.comment and bad.marked == ":red_circle:"
     assert ping.marked == "" and ping.comment == ""
+
+
+def test_compressed_websocket_frames_are_not_garbage(run):
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+    from wsproto.extensions import PerMessageDeflate
+
+    def script(conn, req):
+        srv = WSConnection(ConnectionType.SERVER)
+        srv.receive_data(req)
+        next(srv.events())
+        conn.sendall(srv.send(AcceptConnection(extensions=[PerMessageDeflate()]))
+                     + srv.send(TextMessage(data="compressed output\n" * 10)))
+    p = run(script)
+    cli = WSConnection(ConnectionType.CLIENT)
+    req = cli.send(Request(host="d", target="/v1.14/containers/abc/attach/ws?stream=1&stdout=1",
+                           extensions=[PerMessageDeflate()]))
+    got = exchange(p.url, req, half_close=True)
+    cli.receive_data(got)
+    events = list(cli.events())
+    assert any(isinstance(e, TextMessage) and e.data == "compressed output\n" * 10 for e in events)
+    [line] = wait_lines(p)
+    assert line["status"] == 101 and "v114.websocket.invalid" not in rules(line)
+    assert line["response_bytes"] == len("compressed output\n" * 10)  # judged as the message it is

@@ -365,7 +365,11 @@ class LiveExchange:
         self.hijacked = True
         if websocket:
             self.websocket = True
-            self._ws_readers = (WebsocketReader(from_client=True), WebsocketReader(from_client=False))
+            from ..checker import header
+
+            exts = header(self.response_headers, "sec-websocket-extensions")
+            self._ws_readers = (WebsocketReader(from_client=True, extensions=exts),
+                                WebsocketReader(from_client=False, extensions=exts))
         early, self._early_stdin = self._early_stdin or [], None
         for chunk in early:
             self.client_stream(chunk)

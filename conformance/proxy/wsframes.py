@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 
 
 class WebsocketReader:
     """Passive RFC 6455 parsing of one direction, for the checker; the bytes themselves pass raw."""
 
-    def __init__(self, from_client: bool):
+    def __init__(self, from_client: bool, extensions: str | None = None):
+        """`extensions`: the Sec-WebSocket-Extensions the daemon accepted (permessage-deflate
+        frames carry RSV1; read without the extension they would look broken)."""
         self.from_client = from_client
-        self._proto = FrameProtocol(client=not from_client, extensions=[])
+        exts = []
+        if extensions and "permessage-deflate" in extensions.lower():
+            pmd = PerMessageDeflate()
+            pmd.finalize(extensions)
+            exts.append(pmd)
+        self._proto = FrameProtocol(client=not from_client, extensions=exts)
         self._parts: list[bytes] = []
         self._opcode: Opcode | None = None
         self.failed: str | None = None
