@@ -69,7 +69,7 @@ class Redacted:
 def redact(path: str, headers: Iterable[tuple[str, str]], body: bytes | None = None) -> Redacted:
     """Replace the credentials in a request's target, headers and body (see the module docstring)."""
     found: list[str] = []
-    target = _redact_target(path, found)
+    target = _redact_target(path, found) if "://" in path or "%3A" in path or "%3a" in path else path
     out: list[tuple[str, str]] = []
     for name, value in headers:
         low = name.lower()
@@ -80,7 +80,7 @@ def redact(path: str, headers: Iterable[tuple[str, str]], body: bytes | None = N
             else:
                 found.extend(value.split(None, 1)[1:])  # the credentials after "Basic " / "Bearer "
             value = REDACTED
-        else:
+        elif "://" in value:
             value = _redact_urls(value, found)
         out.append((name, value))
     new_body = body
@@ -114,6 +114,8 @@ def redact_response(request: Redacted, path: str, headers: Iterable[tuple[str, s
 
 
 def _redacted(headers: list[tuple[str, str]], body: bytes | None, found: list[str], target: str) -> Redacted:
+    if not found:  # the common case, kept cheap: the proxy redacts every exchange
+        return Redacted(headers, body, (), target)
     forms: set[str] = set()
     for secret in found:
         if len(secret) < _MIN_SCRUB:
@@ -208,9 +210,9 @@ def _encoded_userinfo(raw_value: str, decoded_secrets: list[str]) -> list[str]:
 
 def _redact_json_urls(body: bytes, found: list[str]) -> bytes:
     """URL credentials inside the strings of a JSON body (re-serialised only when something changed)."""
-    if b"://" not in body and b":\\/\\/" not in body:
-        return body
     if len(body) > MAX_JSON or body.lstrip()[:1] not in _JSON_START:
+        return body
+    if b"://" not in body and b":\\/\\/" not in body:
         return body
     try:
         value = json.loads(body)
