@@ -1,15 +1,17 @@
 """mitmproxy addon: judge every Docker API exchange against v1.14 as it passes.
 
-Use it either way:
+For users of stock mitmproxy (mitmdump, mitmweb):
     mitmdump -s proxy_addons/docker_conformance.py --mode reverse:http://127.0.0.1:2375 \
         --set conformance_log=exchanges.jsonl
-    conformance proxy --listen unix:///tmp/proxy.sock --upstream unix:///var/run/docker.sock
 
-A thin adapter: hooks become checker calls through `conformance.proxy.session`; there is no rule
-logic here. Bodies without a Content-Length (logs, events, export, pulls) and large ones are
-streamed chunk by chunk, never buffered (with --record, kept up to a cap for the recording). Under
-plain mitmdump, `Upgrade: tcp` attach is seen through the TCP hooks; `conformance proxy` relays
-attach itself (both hijack styles, half-close).
+A thin adapter: hooks become checker calls through `conformance.proxy.session` (the same
+`LiveExchange` the `conformance proxy` relay drives); there is no rule logic here. Configured only
+through mitmproxy options: state is made in `__init__`, options are read in `configure`. Bodies
+without a Content-Length (logs, events, export, pulls) and large ones are streamed chunk by chunk,
+never buffered. Any 101 that is not a websocket switch (`Upgrade: tcp` attach and exec start) is
+seen through the TCP hooks. Each flow's comment and mark carry its findings for mitmweb. Here
+mitmproxy carries the bytes, with its limits (no v1.14 200-style attach, a half-closed client's
+stream closed); `conformance proxy` relays them itself and has neither.
 """
 
 from __future__ import annotations
@@ -45,14 +47,14 @@ def _should_stream(headers: http.Headers) -> bool:
 class DockerConformance:
     """Feeds each HTTP flow, websocket message and upgraded TCP stream to the conformance checker."""
 
-    def __init__(self, session: ProxySession | None = None, recorder=None):
-        self._embedded = session is not None
-        self.session = session
-        self.recorder = recorder
+    def __init__(self) -> None:
+        self.session: ProxySession | None = None
+        self.recorder = None
+        self._console = None
         self._live: dict[str, LiveExchange] = {}  # flow id -> exchange
         self._upgraded: dict[str, LiveExchange] = {}  # client connection id -> exchange awaiting tcp_start
 
-    # -- options (only used under mitmdump; `conformance proxy` passes its session) -------------
+    # -- options ---------------------------------------------------------------------------------
     def load(self, loader) -> None:
         loader.add_option("conformance_log", str, "", "Write one JSON line per exchange to this file.")
         loader.add_option("conformance_ignore", Sequence[str], [], "Rule ids (or globs) not to report.")
@@ -60,7 +62,7 @@ class DockerConformance:
         loader.add_option("conformance_console", bool, True, "Print a line per exchange and a summary.")
 
     def configure(self, updated) -> None:
-        if self._embedded or (self.session is not None and not updated & _OPTIONS):
+        if self.session is not None and not updated & _OPTIONS:
             return
         from conformance.proxy.console import ConsoleReport
         from conformance.proxy.recorder import FlowRecorder
@@ -76,18 +78,19 @@ class DockerConformance:
             self.recorder.attach(self.session)
 
     def done(self) -> None:
-        if self._embedded or self.session is None:
+        if self.session is None:
             return
-        console = getattr(self, "_console", None)
-        if console is not None:
-            console.summary(self.session.stats)
+        if self._console is not None:
+            self._console.summary(self.session.stats)
         self.session.close()
         if self.recorder is not None:
             self.recorder.close()
+        self.session = self.recorder = self._console = None
 
     # -- HTTP ----------------------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         req = flow.request
+        assert self.session is not None, "configure() makes the session"
         ex = self.session.begin(req.method, req.path, _headers(req.headers))
         ex.flow = flow
         self._live[flow.id] = ex

@@ -4,7 +4,7 @@ What replay needs is kept, in mitmproxy's own format:
 - streamed bodies (logs, export, events, pulls) as the flow's request/response content: the proxy keeps
   the chunks as they pass (`LiveExchange.kept_*`) up to `KEEP_CAP` bytes per body; beyond it the first
   part is kept and the flow's metadata says `"truncated": true`;
-- hijacked attach bytes (the attach relay, or `Upgrade: tcp` under mitmdump), both directions in
+- hijacked bytes (attach, exec: the relay, or a 101 under mitmdump), both directions in
   order, in `flow.metadata["conformance"]["hijack"] = [[from_client: bool, data: bytes], ...]`
   (mitmproxy's tnetstring serialisation holds lists, bools, floats and bytes; mitmweb opens the file);
 - websocket attach messages as the flow's own `websocket.messages` (the addon drops them as they
@@ -150,7 +150,7 @@ def _headers(fields: list[tuple[str, str]]) -> http.Headers:
 
 
 def _flow_from(ex: LiveExchange) -> http.HTTPFlow:
-    """A flow for an exchange that mitmproxy did not carry (the attach relay)."""
+    """A flow for an exchange that mitmproxy did not carry (every exchange of `conformance proxy`)."""
     now = ex.time
     client = connection.Client(peername=("unix", 0), sockname=("unix", 0), timestamp_start=now)
     server = connection.Server(address=("docker", 80))

@@ -1,6 +1,6 @@
 """A proxy session: one checker for all exchanges, and what becomes of each exchange when it ends.
 
-`ProxySession.begin` opens a `LiveExchange` that the mitmproxy addon or the attach relay feeds as
+`ProxySession.begin` opens a `LiveExchange` that the relay (or the mitmproxy addon) feeds as
 bytes pass; each feed goes to the checker, and `finish` turns the exchange into one JSONL log line,
 one console line and (with --record) one flow. A checker failure never stops the bytes: it is
 logged on the exchange and checking stops for that exchange only.
