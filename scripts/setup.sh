@@ -2,7 +2,7 @@
 # Idempotent set-up of a machine for this project (Debian 12, as root):
 #   - Debian packages: the daemons the tests run against (docker.io = dockerd 20.10 + CLI, podman,
 #     runc), a static busybox for the test image, socat for the recording bridge, curl;
-#   - .venv (Python 3.11) with the project installed editable with its dev extras (setup.py maps
+#   - .venv (Python 3.11; CONFORMANCE_VENV/CONFORMANCE_PYTHON for another) with the project installed editable with its dev extras (setup.py maps
 #     suites/ and proxy_addons/ to conformance.suites and conformance.proxy_addons).
 # Fast when everything is there already: apt is skipped when the packages are installed,
 # pip when pyproject.toml has not changed since the last install.
@@ -38,25 +38,32 @@ if command -v ldd >/dev/null && ldd /bin/busybox >/dev/null 2>&1; then
   log "WARNING: /bin/busybox is dynamically linked; the test image needs busybox-static's"
 fi
 
-# Python 3.11 venv (pyproject: requires-python >=3.11,<3.12)
-PY=""
-for cand in python3.11 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    PY="$(command -v "$cand")"
-    break
-  fi
-done
-if [[ ! -x .venv/bin/python ]]; then
-  [[ -n "$PY" ]] || { log "no Python 3.11 found"; exit 1; }
-  log "creating .venv with $PY"
-  "$PY" -m venv .venv
+# The venv: .venv on Python 3.11 (the machines' python3) unless CONFORMANCE_VENV / CONFORMANCE_PYTHON
+# name another (CI builds a second one on a newer Python: CONFORMANCE_VENV=.venv313
+# CONFORMANCE_PYTHON=/path/to/python3.13). pyproject.toml allows 3.11 and later; mitmproxy 11.0.2
+# is chosen on 3.11, 12.x on 3.12 and later.
+VENV="${CONFORMANCE_VENV:-.venv}"
+PY="${CONFORMANCE_PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  for cand in python3.11 python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PY="$(command -v "$cand")"
+      break
+    fi
+  done
 fi
-stamp=".venv/.setup-stamp"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  [[ -n "$PY" ]] || { log "no Python 3.11 found (or set CONFORMANCE_PYTHON)"; exit 1; }
+  "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { log "$PY is older than 3.11"; exit 1; }
+  log "creating $VENV with $PY"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.setup-stamp"
 want="$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]] || ! .venv/bin/python -c 'import mitmproxy, httpx, pytest, xdist' 2>/dev/null; then
-  log "pip install -e '.[dev]'"
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]] || ! "$VENV/bin/python" -c 'import mitmproxy, httpx, pytest, xdist, shtab, conformance.suites.plugin' 2>/dev/null; then
+  log "pip install -e '.[dev]' into $VENV"
   t0=$SECONDS
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' >/tmp/setup-pip.log 2>&1 \
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' >/tmp/setup-pip.log 2>&1 \
     || { grep -v "^WARNING: Location 'file:" /tmp/setup-pip.log | tail -n 40 >&2; exit 1; }
   echo "$want" >"$stamp"
   log "pip done in $((SECONDS - t0))s"
