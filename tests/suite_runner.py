@@ -12,9 +12,9 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
 def run_suite(report_dir: Path, *args: str, timeout: float = 120) -> tuple[int, dict, str]:
-    """(exit code, report.json, output) of `pytest suites --report-dir DIR ARGS...`."""
+    """(exit code, report.json, output) of `pytest suites --v114-report DIR ARGS...`."""
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
-    cmd = [sys.executable, "-m", "pytest", str(SUITES), "-q", "-p", "no:cacheprovider", "--report-dir",
+    cmd = [sys.executable, "-m", "pytest", str(SUITES), "-q", "-p", "no:cacheprovider", "--v114-report",
            str(report_dir), "--junitxml", str(report_dir / "junit.xml"), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=SUITES.parent)
     report_path = report_dir / "report.json"

@@ -52,7 +52,7 @@ def test_reference_report_covers_the_rule_book(reference_run):
 
 
 def test_read_only_run_changes_nothing(tmp_path):
-    code, report, output = run_suite(tmp_path, "--read-only")
+    code, report, output = run_suite(tmp_path, "--v114-read-only")
     assert code == 0, output
     assert report["summary"]["tests"]["passed"] > 10
     assert report["options"]["read_only"] is True

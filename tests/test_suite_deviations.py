@@ -57,7 +57,7 @@ def test_every_deviation_has_a_selection():
     pytest.param(d, id=d.name, marks=[pytest.mark.xfail(reason=NOT_JUDGED[d.name], strict=True)]
                  if d.name in NOT_JUDGED else []) for d in DEVIATIONS])
 def test_deviation_fails_its_rule_only(tmp_path, deviation):
-    code, report, output = run_suite(tmp_path, "--suite-reference-deviate", deviation.name,
+    code, report, output = run_suite(tmp_path, "--v114-reference-deviate", deviation.name,
                                      "-k", SELECTION[deviation.name])
     assert report, output
     rules = report["rules"]

@@ -44,7 +44,7 @@ def _outcomes(report: dict) -> dict[str, str]:
 
 
 def _run(url: str, name: str, tmp_path: Path) -> dict:
-    code, report, output = run_suite(tmp_path, "--daemon", url, "--target-name", name, "-n", "2", timeout=600)
+    code, report, output = run_suite(tmp_path, "--v114-daemon", url, "--v114-target-name", name, "-n", "2", timeout=600)
     assert report, output
     assert code == 1, output  # a real daemon fails some v1.14 tests; the run itself must complete
     assert report["summary"]["tests"]["error"] == 0, output

@@ -70,16 +70,16 @@ def run_suite(args: argparse.Namespace) -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     # the plugin module itself is not imported here: pytest must import it to rewrite its asserts
     suite_dir = str(Path(importlib.util.find_spec("conformance.suites.plugin").origin).parent)
-    argv = [suite_dir, "--daemon", choice.spec, "--report-dir", str(report_dir), "--target-name", name,
-            "--junitxml", str(report_dir / "junit.xml"), "--fail-on", args.fail_on, "-p", "no:cacheprovider",
+    argv = [suite_dir, "--v114-daemon", choice.spec, "--v114-report", str(report_dir), "--v114-target-name", name,
+            "--junitxml", str(report_dir / "junit.xml"), "--v114-fail-on", args.fail_on, "-p", "no:cacheprovider",
             "--rootdir", suite_dir, "-c", os.devnull, "-ra",
             # this process imported conformance (and httpx imported anyio) before pytest could mark
             # them for assertion rewriting: expected here, so not worth a warning on every run
             "-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning"]
     if args.image:
-        argv += ["--image", args.image]
+        argv += ["--v114-image", args.image]
     if args.read_only:
-        argv.append("--read-only")
+        argv.append("--v114-read-only")
     if args.workers:
         argv += ["-n", str(args.workers)]
     if args.hypothesis_profile:
