@@ -237,8 +237,7 @@ class StructDecoder:
         if kind == "time":
             if self._time_parser is None:
                 raise TypeError("a time field needs a time_parser")
-            raw = marshal(value) if not isinstance(value, str) else '"' + value + '"'
-            return self._time_parser(raw)
+            return self._time_parser(_raw_text(value))
         if isinstance(kind, tuple) and kind[0] == "ptr":
             return None if value is None else self.decode(value, kind[1], into)
         current = zero_of(kind) if into is None else into
@@ -276,6 +275,15 @@ class StructDecoder:
                 return {key: self.decode(item, kind[1]) for key, item in value.items()}
         self._fail(value, kind)
         return current
+
+
+def _raw_text(value: Any) -> str:
+    """The JSON text a decoded value was sent as, near enough (number literals kept)."""
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if isinstance(value, Number):
+        return value.literal
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode_typed(text: str, kind: GoType, max_depth: int = DEFAULT_MAX_DEPTH) -> tuple[Any, str | None]:
