@@ -40,6 +40,7 @@ SRC_USERINFO, SRC_PW = "bob:Url-pw-77Hxq", "Url-pw-77Hxq"
 GIT_USERINFO, GIT_PW = "carol:Git-tok-5Rpz", "Git-tok-5Rpz"
 ENV_USERINFO, ENV_PW = "dave:Env-pw-3Kdy", "Env-pw-3Kdy"
 BEARER = "bearer-tok-Ls4Nq7Wd"
+MAL_AUTH, MAL_BASIC = "bWFsZm9ybWVkLWhlYWQtc2VjcmV0", base64.b64encode(b"erin:Mal-pw-8Tgk").decode()
 
 REGISTRY_AUTH = base64.urlsafe_b64encode(json.dumps({
     "username": USER, "password": PW, "auth": AUTH, "identitytoken": IDTOKEN, "registrytoken": REGTOKEN,
@@ -51,7 +52,11 @@ REGISTRY_CONFIG = base64.b64encode(json.dumps({
 
 SECRETS = [PW, AUTH, IDTOKEN, REGTOKEN, CFG_PW, CFG_IDTOKEN, AUTH_BODY_PW, AUTH_BODY_IDTOKEN, AUTH_BODY_REGTOKEN,
            AUTH_BODY_AUTH, RESP_IDTOKEN, SRC_USERINFO, SRC_PW, GIT_USERINFO, GIT_PW, ENV_USERINFO, ENV_PW, BEARER,
-           REGISTRY_AUTH, REGISTRY_CONFIG, f"{USER}:{PW}", f"{USER}:{AUTH_BODY_PW}", f"{USER}:{CFG_PW}"]
+           REGISTRY_AUTH, REGISTRY_CONFIG, f"{USER}:{PW}", f"{USER}:{AUTH_BODY_PW}", f"{USER}:{CFG_PW}",
+           MAL_AUTH, MAL_BASIC, "erin:Mal-pw-8Tgk"]
+# a head the proxy cannot parse (a header line without a colon): it quotes the head in a finding
+MALFORMED = (f"POST /v1.14/images/create?fromImage=x HTTP/1.1\r\nHost: docker\r\nX-Registry-Auth: {MAL_AUTH}\r\n"
+             f"Authorization: Basic {MAL_BASIC}\r\nNot a header line\r\n\r\n").encode()
 
 
 def secret_forms() -> dict[bytes, str]:
@@ -302,6 +307,49 @@ def test_log_and_console_show_the_redacted_target(workdir, no_redact):
     assert proxy.stderr.count(b"/v1.14/") >= len(REQUESTS)
     paths = [line["path"] for line in proxy.log_lines]
     assert any("fromSrc=http://<redacted>@files.test" in p for p in paths)
+    found = {"JSONL log": leaks(proxy.log_path.read_bytes()), "console": leaks(proxy.stdout + proxy.stderr)}
+    assert not {where: what for where, what in found.items() if what}
+
+
+def _send_malformed(workdir: Path) -> ProxyProcess:
+    daemon = RegistryFacingDaemon(workdir / "up.sock")
+    try:
+        with ProxyProcess(workdir, daemon.url) as proxy:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(20)
+                s.connect(str(proxy.sock))
+                s.sendall(MALFORMED)
+                assert s.recv(65536).startswith(b"HTTP/1.1 400")
+    finally:
+        daemon.close()
+    assert not daemon.received
+    return proxy
+
+
+def test_a_quoted_malformed_head_is_scrubbed_in_the_recording_and_check(workdir):
+    proxy = _send_malformed(workdir)
+    [line] = proxy.log_lines
+    assert any(f["rule"] == "v114.http.malformed" for f in line["findings"])  # the head was quoted
+    flows = _flows(proxy.record_path)
+    assert len(flows) == 1
+    found = {"recording bytes": leaks(proxy.record_path.read_bytes()),
+             "recorded flow": leaks(repr(flows[0].get_state()).encode() + flows[0].comment.encode())}
+    har = workdir / "m.har"
+    assert run_cli("export", str(proxy.record_path), "--har", str(har)).returncode == 0
+    found["HAR"] = leaks(har.read_bytes())
+    for capture in (proxy.record_path, har):
+        checked = run_cli("check", "--format", "json", str(capture))
+        assert b"v114.http.malformed" in checked.stdout
+        found[f"check {capture.name}"] = leaks(checked.stdout + checked.stderr)
+    assert not {where: what for where, what in found.items() if what}
+
+
+@pytest.mark.xfail(strict=True, reason="the relay logs a malformed head as an exchange with no headers, so "
+                   "LiveExchange.log_line does not scrub its findings (it scrubs only when redacted.changed; "
+                   "Redacted.scrub now also finds secret headers in quoted text), and logger.warning prints the "
+                   "head raw (conformance/proxy/session.py, relay.py; owner: the lead)")
+def test_a_quoted_malformed_head_is_scrubbed_in_the_log_and_console(workdir):
+    proxy = _send_malformed(workdir)
     found = {"JSONL log": leaks(proxy.log_path.read_bytes()), "console": leaks(proxy.stdout + proxy.stderr)}
     assert not {where: what for where, what in found.items() if what}
 

@@ -107,9 +107,8 @@ def feed_exchange(checker: Checker, ex: RecordedExchange) -> tuple[list[Finding]
     seen = {(f.rule, f.side, f.where) for f in findings}
     findings += [replace(f, exchange=ex.id) for f in ex.wire_findings
                  if (f.rule, f.side, f.where) not in seen and not checker.ignored(f.rule)]
-    if clean.changed:
-        findings = [replace(f, message=clean.scrub(f.message), where=clean.scrub(f.where),
-                            evidence=clean.scrub(f.evidence)) for f in findings]
+    findings = [replace(f, message=clean.scrub(f.message), where=clean.scrub(f.where),
+                        evidence=clean.scrub(f.evidence)) for f in findings]
     return findings, note
 
 

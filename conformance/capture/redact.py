@@ -13,8 +13,9 @@ daemon quotes back in a JSON or text body (an error naming the URL it failed to 
 
 Logs, recordings, HAR files and finding evidence all go through `redact` (and `redact_response`);
 text that may quote a secret goes through `Redacted.scrub`, which knows every form the secrets took
-(decoded, JSON-escaped, percent-encoded, base64 std and urlsafe, padded or not). A body that changes
-gets a `Content-Length` that matches it.
+(decoded, JSON-escaped, percent-encoded, base64 std and urlsafe, padded or not), and through
+`scrub_text`, which finds secret header values, `/auth` fields and URL user-info in any text (a
+quoted request head the proxy could not parse). A body that changes gets a matching `Content-Length`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ _FIELD_RE = re.compile(rb'("(?:password|auth|identitytoken|registrytoken)"\s*:\s
 # scheme://userinfo@ : the user-info runs to the last '@' before the authority ends
 _USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s\"<>]*)@")
 _JSON_START = (b"{", b"[")  # first byte of a JSON object or array
+_TEXT_HEADER_NAMES = tuple(SECRET_HEADERS)
+# a secret header as text: `X-Registry-Auth: v`, `('X-Registry-Auth', 'v')`, `"Authorization": "Basic v"`
+_HEADER_TEXT_RE = re.compile(r"(?i)((?:x-registry-auth|x-registry-config|proxy-authorization|authorization)"
+                             r"[\"']?\s*[:=,]\s*[\"']?(?:(?:basic|bearer|token)\s+)?)[^\s\\\"',;]+")
+_FIELD_TEXT_RE = re.compile(r'(?i)("(?:password|auth|identitytoken|registrytoken)"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,10 @@ class Redacted:
     _encoded: tuple[bytes, ...] = field(default=(), repr=False)
 
     def scrub(self, text: str) -> str:
+        """`text` without this request's secrets, in any of their forms, nor any `scrub_text` finds."""
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        return scrub_text(text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         for secret in self._encoded:
@@ -64,6 +71,21 @@ class Redacted:
     @property
     def changed(self) -> bool:
         return bool(self.secrets)
+
+
+def scrub_text(text: str) -> str:
+    """Credentials recognisable in free text without knowing the request (a quoted request head, a
+    body excerpt): secret header values, `/auth` secret fields, URL user-info."""
+    if not text:
+        return text
+    low = text.lower()
+    if any(name in low for name in _TEXT_HEADER_NAMES):
+        text = _HEADER_TEXT_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    if '"' in text and any(name in low for name in SECRET_FIELDS):
+        text = _FIELD_TEXT_RE.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
+    if "://" in text:
+        text = _redact_urls(text, [])
+    return text
 
 
 def redact(path: str, headers: Iterable[tuple[str, str]], body: bytes | None = None) -> Redacted:

@@ -39,6 +39,19 @@ from mitmproxy import connection, http, io
 
 from ..capture.redact import redact, redact_response
 
+BIG_FLOW = 8 << 20  # a flow holding more than this gives freed memory back once it is written
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by a large recorded body back to the OS (glibc keeps it in the heap
+    otherwise, and a proxy that records long streams would grow by the cap each time)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
 if TYPE_CHECKING:
     from .session import LiveExchange, ProxySession
 
@@ -108,8 +121,14 @@ class FlowRecorder:
         if truncated:
             meta["truncated"] = True
         flow.metadata["conformance"] = meta
-        flow.comment, flow.marked = verdict(line["findings"], line.get("error"))
+        flow.comment, flow.marked = verdict(meta["findings"], meta.get("error"))  # as redacted
+        big = sum(len(m.raw_content or b"") for m in (flow.request, flow.response) if m is not None) > BIG_FLOW
+        if big:
+            release_freed_memory()  # the kept buffers, before serialising makes one more copy
         self._writer.add(flow)
+        if big:
+            del flow
+            release_freed_memory()
         self._file.flush()
 
     @staticmethod
@@ -117,20 +136,19 @@ class FlowRecorder:
         """Credentials out of the request (target, headers, body), the response and the metadata."""
         req = flow.request
         red = redact(req.path, list(req.headers.items(multi=True)), req.raw_content or None)
+        path = req.path
         if red.changed:
-            path = req.path
             req.path = red.target
             req.headers = _headers(red.headers)  # Content-Length follows a redacted body
             if req.raw_content:
                 req.raw_content = red.body
-            meta["findings"] = [{k: red.scrub(v) if isinstance(v, str) else v for k, v in f.items()}
-                                for f in meta["findings"]]
-            if meta["error"]:
-                meta["error"] = red.scrub(meta["error"])
-            if flow.error is not None:
-                flow.error.msg = red.scrub(flow.error.msg)
-        else:
-            path = req.path
+        # (scrub also finds secrets in text the request parse did not see: a quoted malformed head)
+        meta["findings"] = [{k: red.scrub(v) if isinstance(v, str) else v for k, v in f.items()}
+                            for f in meta["findings"]]
+        if meta["error"]:
+            meta["error"] = red.scrub(meta["error"])
+        if flow.error is not None:
+            flow.error.msg = red.scrub(flow.error.msg)
         resp = flow.response
         if resp is not None and resp.raw_content:
             headers, body = redact_response(red, path, list(resp.headers.items(multi=True)), resp.raw_content)
