@@ -40,10 +40,12 @@ class Kept:
     one list of marks per direction run.
     """
 
-    __slots__ = ("chunks", "size", "truncated", "timed", "origin", "marks", "_marked")
+    __slots__ = ("chunks", "size", "truncated", "timed", "origin", "marks", "_marked", "_buf")
 
     def __init__(self, timed: bool = False) -> None:
-        self.chunks: list = []
+        self.chunks: list = []  # directed runs (hijacked bytes) or whole websocket messages
+        self._buf = bytearray()  # a body's bytes: one growing buffer, so a 64 MiB body is not held in
+        # thousands of small heap blocks that stay with the process after they are joined
         self.size = 0
         self.truncated = False
         self.timed = timed
@@ -74,7 +76,7 @@ class Kept:
     def add(self, data: bytes) -> None:
         data = self.room(data)
         if data:
-            self.chunks.append(data)
+            self._buf += data
             if self.timed:
                 self._mark(self.marks, len(data))
 
@@ -102,9 +104,9 @@ class Kept:
         self.chunks.append(message)
 
     def body(self) -> bytes:
-        """The kept bytes, joined once; the chunks are let go (a 64 MiB body is not held twice)."""
-        data = b"".join(self.chunks)
-        self.chunks = []
+        """The kept bytes, once; the buffer is let go (a 64 MiB body is not held twice)."""
+        data = bytes(self._buf)
+        self._buf = bytearray()
         return data
 
     def directed(self) -> list[list]:
