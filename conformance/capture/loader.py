@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 
 from .exchange import CUT_BY, RecordedExchange, recorded_finding, seen_on_the_wire
 
-# how the capturing tools word an exchange ended by someone other than the daemon (lower case):
-# mitmproxy ("Client disconnected.", "Connection killed."), our relay ("client disconnected")
+# How captures without a "cut" field word an exchange ended by someone other than the daemon (lower
+# case): mitmproxy's flow errors ("Client disconnected.", "Connection killed."), the addon's and the
+# relay's ("client disconnected", "cut by the proxy (shutting down)").
 _CUT_WORDS = {
-    "client": ("client disconnected", "client closed", "client hung up", "cut by the client"),
-    "proxy": ("connection killed", "cut by the proxy", "proxy shut down", "proxy stopped"),
+    "client": ("client disconnected", "client closed", "cut by the client"),
+    "proxy": ("connection killed", "cut by the proxy"),
 }
 
 
