@@ -238,3 +238,58 @@ def test_check_of_a_misbehaving_daemon_says_what_the_live_proxy_said(tmp_path, c
     har = tmp_path / "c.har"
     assert run_cli("export", str(proxy.record_path), "--har", str(har)).returncode == 0
     assert _rules(_check_json(str(har))[1][0]) == live_rules
+
+
+class EndlessEvents:
+    """Answers every request with an events stream that never ends (until the peer goes away)."""
+
+    def __init__(self, path: Path):
+        self._sock = socket.socket(socket.AF_UNIX)
+        self._sock.bind(str(path))
+        self._sock.listen(4)
+        self.url = f"unix://{path}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while True:
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(EVENT), EVENT))
+                    threading.Event().wait(0.05)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_a_stream_open_when_the_proxy_stops_is_cut_by_the_proxy_in_check(tmp_path):
+    daemon = EndlessEvents(tmp_path / "up.sock")
+    try:
+        with ProxyProcess(tmp_path, daemon.url) as proxy, socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(20)
+            s.connect(str(proxy.sock))
+            s.sendall(b"GET /v1.14/events HTTP/1.1\r\nHost: docker\r\n\r\n")
+            got = b""
+            while got.count(b'"status"') < 3:
+                got += s.recv(65536)
+            proxy.stop()  # SIGINT with the stream open
+    finally:
+        daemon.close()
+    [line] = proxy.log_lines
+    assert line.get("cut") == "proxy", line
+    rc, out = _check_json(str(proxy.record_path))
+    assert rc == 0 and [e["id"] for e in out] == [line["id"]]
+    assert _rules(out[0]) == sorted(f["rule"] for f in line["findings"])
+    assert "v114.body.truncated" not in _rules(out[0]) and "cut by the proxy" in out[0]["note"]
