@@ -70,7 +70,7 @@ def test_check_of_a_recorded_cli_session_agrees_with_the_live_proxy(dockerd_url,
     config = workdir / "config"
     config.mkdir()
     ticker = f"{name_prefix}-tick"
-    with ProxyProcess(workdir, dockerd_url) as proxy:
+    with ProxyProcess(workdir, dockerd_url, fail_on="error") as proxy:
         env = _env(proxy.url, config)
         try:
             events = _cut_after(env, 1.0, "events", during=lambda: _docker(
@@ -102,7 +102,7 @@ def test_check_of_a_recorded_cli_session_agrees_with_the_live_proxy(dockerd_url,
         assert "cut by the client" in by_id[line["id"]]["note"]
 
     live_errors = sorted({f["rule"] for line in live for f in line["findings"] if f["severity"] == "error"})
-    assert rc == (1 if live_errors else 0)
+    assert rc == (1 if live_errors else 0) == proxy.returncode  # `proxy --fail-on error` gates alike
     ignored = [arg for rule in live_errors for arg in ("--ignore", rule)]
     assert _check(str(proxy.record_path), *ignored)[0] == 0  # nothing but what the live proxy found
 
