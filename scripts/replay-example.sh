@@ -11,7 +11,7 @@ WORK="$(mktemp -d /tmp/cft-replay-XXXXXX)"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 mkdir -p "$OUT" "$WORK/config"
-.venv/bin/conformance proxy --listen "unix://$WORK/p.sock" --upstream "$DOCKERD" --record "$WORK/session.mitm" \
+.venv/bin/conformance proxy --listen "unix://$WORK/p.sock" --daemon "$DOCKERD" --record "$WORK/session.mitm" \
     --quiet >"$WORK/proxy.out" 2>&1 &
 proxy=$!
 for _ in $(seq 50); do [ -S "$WORK/p.sock" ] && break; sleep 0.1; done

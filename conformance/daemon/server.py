@@ -418,7 +418,7 @@ async def serve_until_signalled(server, listen: str, prog: str, note: Callable[[
         url = await server.start(listen)
     except (OSError, ValueError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
-        return 1
+        return 2  # an address that cannot be served is unusable input (exit status 2, as everywhere)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

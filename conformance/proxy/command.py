@@ -18,9 +18,11 @@ def register(subparsers) -> None:
                     "and judge every exchange, hijacked attach streams included.")
     p.add_argument("--listen", required=True, metavar="URL",
                    help="unix:///path (created mode 0600) or tcp://127.0.0.1:PORT")
-    p.add_argument("--upstream", default=None, metavar="URL",
+    p.add_argument("--daemon", dest="upstream", default=None, metavar="URL",
                    help="the daemon: unix:///path or tcp://host:port (default: $DOCKER_HOST, then "
                         "unix:///var/run/docker.sock)")
+    # the flag's older name: every command calls its target --daemon now
+    p.add_argument("--upstream", dest="upstream", default=None, help=argparse.SUPPRESS)
     p.add_argument("--log", metavar="FILE.jsonl", help="append one JSON line per exchange")
     p.add_argument("--record", metavar="FILE", help="write every exchange as mitmproxy flows (redacted)")
     p.add_argument("--no-redact", action="store_true",

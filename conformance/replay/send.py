@@ -34,7 +34,7 @@ import contextlib
 import heapq
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import h11
@@ -175,11 +175,13 @@ class _Cut(Exception):
 class Sender:
     """Sends a capture's requests to a daemon, following the recording's order and concurrency."""
 
-    def __init__(self, url: DaemonURL, *, timeout: float = 30.0, grace: float = 1.0):
+    def __init__(self, url: DaemonURL, *, timeout: float = 30.0, grace: float = 1.0,
+                 on_answer: Callable[[RecordedExchange], None] | None = None):
         self.url = url
         self.timeout = timeout
         self.grace = grace
         self.ids = IdMap()
+        self.on_answer = on_answer  # called as each exchange ends (a progress display)
 
     async def run(self, exchanges: Sequence[RecordedExchange]) -> list[RecordedExchange]:
         steps = schedule(exchanges)
@@ -193,6 +195,8 @@ class Sender:
                 answers[step.index] = await self._send(step, [done[i] for i in step.beside])
             finally:
                 done[step.index].set()
+                if self.on_answer is not None and answers[step.index] is not None:
+                    self.on_answer(answers[step.index])
 
         await asyncio.gather(*(one(s) for s in steps))
         return [a for a in answers if a is not None]  # in capture order

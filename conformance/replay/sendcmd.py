@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections import Counter
@@ -202,6 +203,22 @@ def _print(report: dict, quiet: bool) -> None:
           f"{s['major']} major ({s['status_changed']} changed status, {s['not_answered']} not answered)")
 
 
+@contextlib.contextmanager
+def _progress(total: int, show: bool):
+    """A rich bar on stderr (a terminal only) advanced once per answered exchange; yields the callback."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]replay send[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[last]}", markup=False), console=Console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task("exchanges", total=total, last="")
+        yield lambda answer: bar.update(task, advance=1, last=f"{answer.method} {answer.target}"[:60])
+
+
 def run_send(args: argparse.Namespace) -> int:
     try:
         recorded = load_capture(args.capture)
@@ -209,8 +226,14 @@ def run_send(args: argparse.Namespace) -> int:
     except (CaptureError, DaemonURLError) as exc:
         print(f"conformance replay send: {exc}", file=sys.stderr)
         return 2
+    from ..suite.reach import cannot_connect
+
+    if reason := cannot_connect(url, ping=False):  # no request of ours among the replayed ones
+        print(f"conformance replay send: {reason}", file=sys.stderr)
+        return 2
     try:
-        answers = asyncio.run(Sender(url, timeout=args.timeout, grace=args.grace).run(recorded))
+        with _progress(len(recorded), not args.quiet and sys.stderr.isatty()) as advance:
+            answers = asyncio.run(Sender(url, timeout=args.timeout, grace=args.grace, on_answer=advance).run(recorded))
     except OSError as exc:  # pragma: no cover - Sender reports per exchange; this is a setup failure
         print(f"conformance replay send: {url}: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -16,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "$DOCKER_HOST) it starts the embedded reference daemon on a temporary socket. Writes "
                     "report.json, report.md, report.html and junit.xml. Arguments after `--` go to pytest.")
     p.add_argument("--daemon", metavar="URL", help="unix:///path, tcp://host:port, http://host:port or `reference`")
-    p.add_argument("--report", metavar="DIR", help="report directory (default: reports/<target name>)")
+    p.add_argument("--report", metavar="DIR",
+                   help="report directory (default: reports/<target name>, or reports/<name>-2, ... when that "
+                        "holds another target's report; a --report holding another target's is refused)")
     p.add_argument("--image", metavar="NAME", help="use this existing image instead of importing a busybox rootfs")
     p.add_argument("--read-only", action="store_true", help="run only the tests that change nothing")
     p.add_argument("--target-name", help="name of the target in the report (default: detected)")
@@ -33,41 +36,88 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rsub = r.add_subparsers(dest="report_command", required=True, metavar="ACTION")
     c = rsub.add_parser("compare", help="one matrix from several targets' report.json")
     c.add_argument("dirs", nargs="+", metavar="DIR", help="report directories (or report.json files)")
-    c.add_argument("--output", "-o", metavar="DIR", help="write comparison.md/.html/.json here (default: print)")
+    c.add_argument("--report", "-o", dest="output", metavar="DIR",
+                   help="write comparison.md/.html/.json here (default: print)")
+    c.add_argument("--output", dest="output", help=argparse.SUPPRESS)  # the flag's older name
     c.set_defaults(func=run_compare)
     g = rsub.add_parser("render", help="rewrite report.md and report.html from a report.json")
     g.add_argument("dir", metavar="DIR")
     g.set_defaults(func=run_render)
 
 
-def _target_name(args: argparse.Namespace) -> str:
+# pytest's exit codes -> the command's scheme (0 fine, 1 failures, 2 usage error or unusable input)
+_EXIT = {0: 0, 1: 1, 2: 130, 3: 2, 4: 2, 5: 2}
+
+
+def _target_name(args: argparse.Namespace, choice) -> str:
     from conformance.daemonurl import parse_daemon_url
-    from conformance.suites.target import REFERENCE, choose_target, identify
+    from conformance.suites.target import REFERENCE, identify
 
     if args.target_name:
         return args.target_name
-    choice = choose_target(args.daemon)
     if choice.is_reference:
         return REFERENCE
     info = identify(parse_daemon_url(choice.spec), False)
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", info.get("name") or "daemon")
 
 
+def _owner(directory: Path) -> dict | None:
+    """The target whose report a directory holds (None: no report there)."""
+    try:
+        return json.loads((directory / "report.json").read_text(encoding="utf-8")).get("target") or {}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # something unreadable: not ours to overwrite
+
+
+def _same_target(owner: dict, name: str, url: str | None) -> bool:
+    if owner.get("name") != name:
+        return False
+    return url is None or owner.get("url") == url  # the reference daemon's socket is new on every run
+
+
+def report_directory(requested: str | None, name: str, url: str | None, root: Path = Path("reports")) -> Path:
+    """Where this run's report goes; never a directory that holds another target's report."""
+    if requested:
+        directory = Path(requested)
+        owner = _owner(directory)
+        if owner is not None and not _same_target(owner, name, url):
+            raise ValueError(f"{directory} holds the report of another target ({owner.get('name', '?')} at "
+                             f"{owner.get('url', '?')}); choose another --report or remove it")
+        return directory
+    candidate, n = root / name, 2
+    while (owner := _owner(candidate)) is not None and not _same_target(owner, name, url):
+        candidate, n = root / f"{name}-{n}", n + 1
+    return candidate
+
+
 def run_suite(args: argparse.Namespace) -> int:
     import importlib.util
 
-    import pytest
-
+    from conformance.daemonurl import parse_daemon_url
     from conformance.suites.target import choose_target
+
+    from .reach import cannot_connect
 
     try:
         choice = choose_target(args.daemon)
     except ValueError as exc:
         print(f"conformance suite: {exc}", file=sys.stderr)
         return 2
-    name = _target_name(args)
-    report_dir = Path(args.report or Path("reports") / name)
+    url = None if choice.is_reference else parse_daemon_url(choice.spec)
+    if url is not None and (reason := cannot_connect(url)):
+        print(f"conformance suite: {reason}", file=sys.stderr)
+        return 2
+    name = _target_name(args, choice)
+    try:
+        report_dir = report_directory(args.report, name, None if url is None else str(url))
+    except ValueError as exc:
+        print(f"conformance suite: {exc}", file=sys.stderr)
+        return 2
     report_dir.mkdir(parents=True, exist_ok=True)
+    import pytest
+
     # the plugin module itself is not imported here: pytest must import it to rewrite its asserts
     suite_dir = str(Path(importlib.util.find_spec("conformance.suites.plugin").origin).parent)
     argv = [suite_dir, "--v114-daemon", choice.spec, "--v114-report", str(report_dir), "--v114-target-name", name,
@@ -84,18 +134,17 @@ def run_suite(args: argparse.Namespace) -> int:
         argv += ["-n", str(args.workers)]
     if args.hypothesis_profile:
         argv += ["--hypothesis-profile", args.hypothesis_profile]
-    plugins = []
     if not args.no_progress and sys.stderr.isatty():
         from .progress import SuiteProgress
 
-        plugins.append(SuiteProgress())
-        argv += ["-q", "--tb=no", "--no-header"]
+        with SuiteProgress() as progress:
+            code = pytest.main(argv + ["-q", "--tb=short", "--no-header"] + list(args.pytest_args),
+                               plugins=[progress])
     else:
-        argv += ["-q", "--tb=short"]
-    code = pytest.main(argv + list(args.pytest_args), plugins=plugins)
+        code = pytest.main(argv + ["-q", "--tb=short"] + list(args.pytest_args))
     written = [p for p in ("report.json", "report.md", "report.html", "junit.xml") if (report_dir / p).exists()]
     print(f"report: {report_dir}/ ({', '.join(written)})", file=sys.stderr)
-    return int(code)
+    return _EXIT.get(int(code), 2)
 
 
 def run_compare(args: argparse.Namespace) -> int:

@@ -21,12 +21,15 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def cannot_connect(url: DaemonURL, timeout: float = CONNECT_TIMEOUT) -> str | None:
-    """None when an HTTP server answers GET /_ping at `url`; else "cannot connect to the daemon at URL: why"."""
+def cannot_connect(url: DaemonURL, timeout: float = CONNECT_TIMEOUT, *, ping: bool = True) -> str | None:
+    """None when an HTTP server answers GET /_ping at `url` (with `ping=False`: when a connection can be
+    opened, so the daemon sees no request of ours); else "cannot connect to the daemon at URL: why"."""
     try:
         url.open_socket(timeout=timeout).close()
     except OSError as exc:
         return f"cannot connect to the daemon at {url}: {_reason(exc)}"
+    if not ping:
+        return None
     transport = httpx.HTTPTransport(uds=url.path) if url.is_unix else httpx.HTTPTransport()
     try:
         with httpx.Client(transport=transport, base_url=url.http_base, timeout=timeout) as http:
