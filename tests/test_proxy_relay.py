@@ -33,11 +33,21 @@ def frame(kind: int, payload: bytes) -> bytes:
 
 
 def read_request(conn: socket.socket) -> bytes:
+    """A request head and its Content-Length body (and whatever else came in the same reads)."""
     buf = b""
     while b"\r\n\r\n" not in buf:
         data = conn.recv(65536)
         if not data:
             return buf
+        buf += data
+    head, _, body = buf.partition(b"\r\n\r\n")
+    length = next((int(ln.split(b":", 1)[1]) for ln in head.split(b"\r\n")[1:]
+                   if ln.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        data = conn.recv(65536)
+        if not data:
+            break
+        body += data
         buf += data
     return buf
 

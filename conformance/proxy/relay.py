@@ -334,6 +334,11 @@ class ClientConnection:
                 continue
             break
         self._answered()
+        if hijack and not self._body_sent.is_set():
+            # the checker reads the stream kind from the request body (exec start's Tty): let a body
+            # already on its way arrive first (the answer's bytes wait only for this short while)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._body_sent.wait(), 0.5)
         ex.response_head(resp.status, resp.reason, resp.headers)
         if conflict:
             ex.note("v114.http.framing-conflict", "response has both Transfer-Encoding: chunked and "
