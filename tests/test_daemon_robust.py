@@ -359,3 +359,18 @@ def test_serve_refuses_bad_limits():
     for args in (["--max-json-depth", "100000"], ["--max-body", "lots"]):
         out = subprocess.run([sys.executable, "-m", "conformance", "serve", *args], capture_output=True, timeout=20)
         assert out.returncode == 2, out
+
+
+def test_a_long_parent_chain_loads_lists_and_deletes(served, api):
+    ids = [f"d{i:063x}" for i in range(1, 801)]  # 1 KiB each: within the 1 MiB body limit
+    files = {f"{x}/json": image_json(x, **({"parent": ids[i - 1]} if i else {})) for i, x in enumerate(ids)}
+    files["repositories"] = json.dumps({"chain": {"latest": ids[-1]}}).encode()
+    assert api.post("/images/load", content=tar(files)).status_code == 200
+    started = time.monotonic()
+    listed = api.get("/images/json", params={"all": 1}).json()
+    assert {i["Id"] for i in listed} >= set(ids)
+    assert len(api.get("/images/chain/history").json()) == len(ids)
+    assert time.monotonic() - started < 5  # no walk per image over its whole chain
+    removed = api.delete("/images/chain").json()
+    assert removed[0] == {"Untagged": "chain:latest"} and len(removed) == len(ids) + 1  # no recursion limit
+    assert served.ping_time() < 1

@@ -241,11 +241,34 @@ class ImageStore:
     def tree(self, image: Image) -> dict[str, Node]:
         return merge([i.layer for i in reversed(self.chain(image))])
 
-    def virtual_size(self, image: Image) -> int:
-        return sum(i.size for i in self.chain(image))
+    def virtual_size(self, image: Image, known: dict[str, int] | None = None) -> int:
+        """The sizes of the image and its ancestors; `known` keeps sums across calls (one list request)."""
+        if known is None:
+            return sum(i.size for i in self.chain(image))
+        walk: list[Image] = []
+        seen: set[str] = set()
+        layer: Image | None = image
+        while layer is not None and layer.id not in known and layer.id not in seen:
+            seen.add(layer.id)
+            walk.append(layer)
+            layer = self.images.get(layer.parent) if layer.parent else None
+        total = known[layer.id] if layer is not None and layer.id in known else 0
+        for layer in reversed(walk):
+            total += layer.size
+            known[layer.id] = total
+        return known[image.id]
 
     # --- changes ---
     def add(self, image: Image) -> Image:
+        """Register an image; one whose parents lead back to itself is refused (the graph stays acyclic)."""
+        # only an id already in the graph can be an ancestor of the new image's parent
+        ancestor, seen = (image.parent if image.id in self.images or image.parent == image.id else ""), set()
+        while ancestor and ancestor not in seen:
+            if ancestor == image.id:
+                raise DaemonError(f"Image {image.id} would be its own ancestor")
+            seen.add(ancestor)
+            parent = self.images.get(ancestor)
+            ancestor = parent.parent if parent is not None else ""
         self.images[image.id] = image
         return image
 

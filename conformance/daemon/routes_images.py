@@ -3,6 +3,7 @@ search and auth answer as 1.2.0 did when the index could not be resolved."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import fnmatch
 import io
@@ -95,10 +96,11 @@ async def list_images(call: Call) -> None:
         rows += [(image, ["<none>:<none>"]) for image in candidates.values()]
     rows.sort(key=lambda r: r[0].created_ns, reverse=True)
     envs = []
+    known: dict[str, int] = {}
     for image, tags in rows:
         env = Env().set("ParentId", call.id(image.parent)).set_list("RepoTags", tags)
         env.set("Id", call.id(image.id)).set_int("Created", image.created).set_int("Size", image.size)
-        env.set_int("VirtualSize", images.virtual_size(image))
+        env.set_int("VirtualSize", images.virtual_size(image, known))
         envs.append(env)
     await call.send_json(200, call.table(envs))
 
@@ -278,24 +280,26 @@ async def load(call: Call) -> None:
     if body.strip(b"\0"):
         blobs: dict[str, bytes] = {}
         try:
-            for member, content in members(body, call.state.limits.unpacked):
+            for n, (member, content) in enumerate(members(body, call.state.limits.unpacked)):
                 if content is not None:
                     blobs[member.name.strip("./").rstrip("/")] = content
+                if n % 256 == 255:
+                    await asyncio.sleep(0)  # a big tarball must not keep other clients waiting
         except TAR_ERRORS as exc:
             raise DaemonError(f"Error processing tar file: {exc}") from None
-        _load_images(call, blobs)
+        await _load_images(call, blobs)
     await call.send_text(200, b"", None)
 
 
 _REPOSITORIES = ("map", ("map", "string", "graph.Repository"), "map[string]graph.Repository")
 
 
-def _load_images(call: Call, blobs: dict[str, bytes]) -> None:
+async def _load_images(call: Call, blobs: dict[str, bytes]) -> None:
     """graph.CmdLoad: each image directory with its parents first (recursiveLoad), then `repositories`.
 
     A parent chain that comes back to an image of the same walk is refused before anything of it is
     registered (1.2.0 recursed until its stack overflowed). Images registered before an error stay, as
-    they did in 1.2.0.
+    they did in 1.2.0. Other requests are served between images.
     """
     images = call.state.images
     limits = call.state.limits
@@ -320,6 +324,7 @@ def _load_images(call: Call, blobs: dict[str, bytes]) -> None:
             except TAR_ERRORS as exc:
                 raise DaemonError(f"Error processing tar file: {exc}") from None
             images.add(image)
+            await asyncio.sleep(0)
     if "repositories" in blobs:
         try:
             value = unmarshal(blobs["repositories"], limits.json_depth)

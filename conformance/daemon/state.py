@@ -405,13 +405,17 @@ class DaemonState:
     def delete_image(self, name: str, force: bool, noprune: bool) -> list[tuple[str, str]]:
         """daemon.DeleteImage: [("Untagged", "repo:tag") | ("Deleted", id)], or a Conflict."""
         out: list[tuple[str, str]] = []
-        self._delete_image(name, out, first=True, force=force, untagged=False, noprune=noprune)
+        step = self._delete_image(name, out, first=True, force=force, untagged=False, noprune=noprune)
+        while step is not None:  # up the parents, a loop rather than a recursion: chains can be long
+            parent, untagged = step
+            step = self._delete_image(parent, out, first=False, force=force, untagged=untagged, noprune=noprune)
         if not out:
             raise DaemonError(f"Conflict, {name} wasn't deleted")
         return out
 
     def _delete_image(self, name: str, out: list, *, first: bool, force: bool, untagged: bool,
-                      noprune: bool) -> None:
+                      noprune: bool) -> tuple[str, bool] | None:
+        """One image of daemon.DeleteImage; returns (parent, untagged) when the parent is to be pruned next."""
         repo, tag = parse_repository_tag(name)
         tag = tag or DEFAULT_TAG
         image = self.images.lookup(name)
@@ -434,7 +438,7 @@ class DaemonState:
         else:
             tags.append(tag)
         if not first and tags:
-            return
+            return None
         for t in tags:
             if self.images.untag(repo, t):
                 untagged = True
@@ -450,8 +454,8 @@ class DaemonState:
                 out.append(("Deleted", image.id))
                 self.events.emit("delete", image.id)
                 if image.parent and not noprune and image.parent in self.images.images:
-                    self._delete_image(image.parent, out, first=False, force=force, untagged=untagged,
-                                       noprune=noprune)
+                    return image.parent, untagged
+        return None
 
     def seed_busybox(self) -> Image:
         """A synthetic busybox:latest (only with `--seed-busybox`; the daemon starts empty otherwise)."""
