@@ -20,6 +20,9 @@ from .server import Request as HttpRequest
 TEXT, BINARY, CLOSE = 0x1, 0x2, 0x8
 
 
+MESSAGE_PIECE = 64 * 1024  # the most of one client message held before it is handed on
+
+
 def server_frame(opcode: int, payload: bytes) -> bytes:
     """An unmasked server frame with FIN set."""
     n = len(payload)
@@ -78,7 +81,8 @@ class WebSocketServer:
             for event in self.ws.events():
                 if isinstance(event, (TextMessage, BytesMessage)):
                     self._partial.append(event.data)
-                    if event.message_finished:
+                    # stdin is a byte stream: a message that never ends is passed on in pieces, not kept
+                    if event.message_finished or sum(len(p) for p in self._partial) >= MESSAGE_PIECE:
                         parts, self._partial = self._partial, []
                         is_text = isinstance(event, TextMessage)
                         payload = "".join(parts).encode() if is_text else b"".join(bytes(p) for p in parts)
