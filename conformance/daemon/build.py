@@ -19,8 +19,10 @@ from .errors import DaemonError
 from .fs import Layer, Node, layer_from_tar, normalise
 from .images import Image, new_id, parse_repository_tag, short
 from .routes_images import JsonMessages, _offline, status_message
+from .tarballs import TAR_ERRORS
 
 RED, RESET = "\x1b[91m", "\x1b[0m"
+MAX_STEPS = 1000  # each step is an image and a container: a bound on what one build may leave behind
 
 
 class BuildError(Exception):
@@ -285,17 +287,21 @@ async def build(call: Call) -> None:
         raise DaemonError(f"Cannot build from remote {remote}: neither a git repository nor a URL")
     try:
         context = layer_from_tar(call.request.body, call.state.limits.unpacked)
-    except Exception as exc:  # tarfile and the decompressors raise several kinds; UnpackLimit too
+    except TAR_ERRORS as exc:
         raise DaemonError(f"Error processing tar file: {exc}") from None
     dockerfile = context.get("/Dockerfile")
     if dockerfile is None or dockerfile.is_dir:
         raise DaemonError("Can't build a directory with no Dockerfile")
     if not dockerfile.data.strip():
         raise DaemonError("Dockerfile cannot be empty")
+    steps = dockerfile_lines(dockerfile.data.decode("utf-8", "replace"))
+    if len(steps) > MAX_STEPS:
+        raise DaemonError(f"Dockerfile has {len(steps)} instructions, more than the reference daemon's "
+                          f"{MAX_STEPS}")
     out = JsonMessages(call)
     builder = Builder(call, out, context)
     try:
-        image = await builder.run(dockerfile_lines(dockerfile.data.decode("utf-8", "replace")))
+        image = await builder.run(steps)
     except BuildError as exc:
         await out.fail(exc.message, exc.code)
         return

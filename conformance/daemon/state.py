@@ -21,6 +21,7 @@ from .gojson import Struct
 from .images import DEFAULT_TAG, Image, ImageStore, default_config, new_id, parse_repository_tag, short
 from .limits import Limits
 from .simulator import executable_error
+from .tarballs import TAR_ERRORS
 
 _ADJECTIVES = ("admiring", "agitated", "angry", "backstabbing", "berserk", "boring", "clever", "cocky",
                "compassionate", "condescending", "cranky", "desperate", "determined", "distracted", "dreamy",
@@ -372,7 +373,7 @@ class DaemonState:
     def import_image(self, data: bytes, repo: str, tag: str) -> Image:
         try:
             layer = layer_from_tar(data, self.limits.unpacked)
-        except Exception as exc:  # tarfile and the decompressors raise several kinds; UnpackLimit too
+        except TAR_ERRORS as exc:
             raise DaemonError(f"Error processing tar file: {exc}") from None
         image = self.images.add(Image(id=new_id(), layer=layer, comment="Imported from -",
                                       config=None))

@@ -45,7 +45,7 @@ class _Counted(io.RawIOBase):
 
 # What reading a bad or oversized archive can raise: tarfile's errors, the decompressors' (gzip's are OSError
 # and EOFError), and UnpackLimit.
-TAR_ERRORS = (UnpackLimit, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+TAR_ERRORS = (UnpackLimit, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError, OverflowError)
 
 
 def _decompressed(data: bytes):
