@@ -1,7 +1,8 @@
-"""A docker CLI session recorded through `conformance proxy --record` (CI dockerd): `check` says what the
-live proxy said, exchange by exchange, under the same ids; streams the client ended are no truncation.
+"""A docker CLI session recorded through `conformance proxy --record` (CI dockerd and podman): `check` says
+what the live proxy said, exchange by exchange, under the same ids; streams the client ended are no
+truncation.
 
-The session: `docker events` ended by the client (SIGTERM, as `timeout` does) while `docker run --rm`
+The session: `docker events` ended by the client (SIGTERM, as `timeout` does) while `docker run`
 runs, `docker run -d` of a ticking container, `docker logs -f` of it ended by the client, `docker rm -f`.
 """
 
@@ -66,28 +67,32 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def test_check_of_a_recorded_cli_session_agrees_with_the_live_proxy(dockerd_url, name_prefix, workdir):
+@pytest.mark.parametrize("daemon", ["dockerd_url", "podman_url"], ids=["dockerd", "podman"])
+def test_check_of_a_recorded_cli_session_agrees_with_the_live_proxy(request, daemon, name_prefix, workdir):
+    daemon_url = request.getfixturevalue(daemon)
     config = workdir / "config"
     config.mkdir()
-    ticker = f"{name_prefix}-tick"
-    with ProxyProcess(workdir, dockerd_url, fail_on="error") as proxy:
+    ticker, once = f"{name_prefix}-tick", f"{name_prefix}-once"
+    with ProxyProcess(workdir, daemon_url, fail_on="error") as proxy:
         env = _env(proxy.url, config)
         try:
+            # (no --rm: podman 4.3 never ends a v1.14 `run --rm`, with or without the proxy)
             events = _cut_after(env, 1.0, "events", during=lambda: _docker(
-                env, "run", "--rm", "--network", "none", "busybox", "echo", "hi"))
+                env, "run", "--name", once, "--network", "none", "busybox", "echo", "hi"))
             run = _docker(env, "run", "-d", "--network", "none", "--name", ticker, "busybox",
                           "sh", "-c", "while :; do echo tick; sleep 0.2; done")
             assert run.returncode == 0, run.stderr
             logs = _cut_after(env, 1.0, "logs", "-f", ticker)
         finally:
-            subprocess.run([DOCKER or "docker", "rm", "-f", ticker], capture_output=True, timeout=60,
-                           env={**env, "DOCKER_HOST": dockerd_url})
+            subprocess.run([DOCKER or "docker", "rm", "-f", ticker, once], capture_output=True, timeout=60,
+                           env={**env, "DOCKER_HOST": daemon_url})
     assert b"start" in events and b"tick" in logs  # the streams carried something before the cut
 
     live = proxy.log_lines
     cut = [line for line in live if "disconnect" in (line.get("error") or "").lower()]
-    # `events` itself, `logs -f`, and the events stream `docker run` opens for its container
-    assert len(cut) >= 3, [(line["path"], line.get("error")) for line in live]
+    # `events` and `logs -f` at least (docker run may open and leave streams of its own)
+    assert len(cut) >= 2, [(line["path"], line.get("error")) for line in live]
+    assert {line["path"].split("?")[0].rsplit("/", 1)[-1] for line in cut} >= {"events", "logs"}
     assert not any(f["rule"] == "v114.body.truncated" for line in live for f in line["findings"])
 
     rc, checked = _check(str(proxy.record_path))
