@@ -66,6 +66,10 @@ class _Source:
         if self.pending:
             data, self.pending = self.pending, b""
             return data
+        return await self.read_more()
+
+    async def read_more(self) -> bytes:
+        """The next bytes from the socket itself (what is pending stays pending); b"" at EOF."""
         if self.eof:
             return b""
         try:
@@ -287,12 +291,8 @@ class ClientConnection:
                 # the client is watched so that a hang-up ends the answer. Bytes of a next request
                 # (pipelining) wait for it, up to one head's worth.
                 while len(client.pending) <= MAX_HEAD:
-                    try:
-                        data = await client.reader.read(READ_SIZE)
-                    except (ConnectionError, OSError):
-                        data = b""
+                    data = await client.read_more()
                     if not data:
-                        client.eof = True
                         self._client_hung_up()
                         return
                     client.pending += data
