@@ -293,3 +293,20 @@ def test_a_stream_open_when_the_proxy_stops_is_cut_by_the_proxy_in_check(tmp_pat
     assert rc == 0 and [e["id"] for e in out] == [line["id"]]
     assert _rules(out[0]) == sorted(f["rule"] for f in line["findings"])
     assert "v114.body.truncated" not in _rules(out[0]) and "cut by the proxy" in out[0]["note"]
+
+
+def test_a_checker_failure_is_a_finding_and_the_next_exchange_is_judged(monkeypatch):
+    from conformance.capture import RecordedExchange, check_exchanges
+    from conformance.checker import ExchangeCheck
+
+    def broken(self, *args):
+        raise RecursionError("too deep")
+    monkeypatch.setattr(ExchangeCheck, "response_body", broken)
+    exchanges = [RecordedExchange(str(i), "GET", "/v1.14/containers/json", [("Host", "docker")], b"", status=200,
+                                  response_headers=[("Content-Type", "application/json")], response_body=b"[]")
+                 for i in (4, 5)]
+    results = check_exchanges(exchanges)
+    assert [ex.id for ex, _, _ in results] == ["4", "5"]
+    for _ex, findings, note in results:
+        assert [f.rule for f in findings] == ["v114.checker.internal"] and "RecursionError" in findings[0].message
+        assert note == "judged only in part"
