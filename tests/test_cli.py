@@ -205,3 +205,24 @@ def test_progress_bar_and_pytest_output_do_not_garble_each_other(tmp_path: Path)
     assert any(re.fullmatch(r"tests: \d+ passed, 0 failed, 0 errors, 0 skipped \(100\.0%\); exchanges judged: \d+",
                             ln) for ln in lines), lines[-12:]
     assert "PytestAssertRewriteWarning" not in output
+
+
+def test_replay_send_shows_progress_on_a_terminal_only(tmp_path: Path):
+    from conformance.daemon import DaemonThread
+
+    capture = Path(__file__).resolve().parent.parent / "reports" / "examples" / "replay" / "session.mitm"
+    daemon = DaemonThread(seed_busybox=True)
+    url = daemon.start()
+    try:
+        argv = [sys.executable, "-m", "conformance", "replay", "send", str(capture), "--daemon", url,
+                "--fail-on", "never"]
+        code, output = _run_on_a_terminal(argv, tmp_path)
+        lines = _screen_lines(output)
+        assert code == 0, "\n".join(lines[-30:])
+        bars = [ln for ln in lines if ln.startswith("replay send ")]
+        assert bars and any(re.search(r"\b\d+/\d+\b", ln) for ln in bars), lines[:10]
+        piped = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=_env(), cwd=tmp_path)
+        assert piped.returncode == 0, piped.stderr[-2000:]
+        assert "replay send ━" not in piped.stderr and "\x1b[" not in piped.stderr
+    finally:
+        daemon.stop()
