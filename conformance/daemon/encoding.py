@@ -39,16 +39,25 @@ def go_dumps(value: Any, *, sort_keys: bool = True) -> str:
 
 
 def _go_unmarshal(text: str) -> tuple[bool, Any]:
-    """(ok, value) as json.Unmarshal into interface{} would see `text`, floats made ints (changeFloats)."""
+    """(ok, value) as json.Unmarshal into interface{} would see `text`, numbers made int64 (changeFloats).
+
+    The values were written by this daemon (their nesting was bounded when the request was read), so the
+    C decoder reads them; a number past float64 fails as it did in Go."""
     try:
-        return True, _change_floats(unmarshal(text, 2 * DEFAULT_MAX_DEPTH))
-    except GoJsonError:
+        return True, _change_floats(json.loads(text, parse_constant=_reject))
+    except (ValueError, RecursionError, OverflowError):
         return False, None
+
+
+def _reject(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _change_floats(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int):
+        return value if -(1 << 63) <= value < 1 << 63 else float_to_int64(float(value))
     if isinstance(value, float):
         return float_to_int64(value)
     if isinstance(value, dict):

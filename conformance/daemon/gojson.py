@@ -72,6 +72,8 @@ def kind_of(value: Any) -> str:
 
 def check_depth(text: str, max_depth: int) -> None:
     """Refuse nesting deeper than max_depth without recursing (strings skipped by a regex)."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return  # cannot nest deeper: no need to scan
     depth = 0
     for m in _STRUCTURE.finditer(text):
         c = m.group()
