@@ -13,7 +13,8 @@ Targets, loopback only:
 - dockerd: $CONFORMANCE_DOCKERD (`source /tmp/daemons.env`), a Unix socket bridged to 127.0.0.1 by
   socat. That daemon is shared with other test runs and reaches the network for pulls, so only
   operations that neither change state nor contact a registry or URL are sent (GET and HEAD, without
-  hijacked or websocket routes, without those the rule book marks registry- or URL-bound).
+  hijacked or websocket routes, without those the rule book marks registry- or URL-bound, without the
+  endless streams: events, logs with `follow`).
 
 `run_schemathesis` and `classify` are also what tests/test_openapi.py's bounded smoke run uses.
 """
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from conformance.spec import ENDPOINTS, Cause, Severity  # noqa: E402
+from conformance.spec import ENDPOINTS, BodyKind, Cause, Severity  # noqa: E402
 from conformance.spec.openapi import openapi_document  # noqa: E402
 
 # Failures only the document can cause: the responses it declares (statuses, media types, headers,
@@ -101,10 +102,14 @@ def config_toml() -> str:
 
 
 def peer_safe_operations() -> list[str]:
-    """Operations safe to send to a shared real daemon: reads that reach no registry or URL and do not hijack."""
+    """Operations safe to send to a shared real daemon: reads that reach no registry or URL, do not hijack
+    and cannot stream without end (events, logs with `follow`: a busy daemon keeps them alive past any
+    read timeout)."""
     out = []
     for ep in ENDPOINTS:
         if ep.method not in ("GET", "HEAD") or ep.hijacked or ep.websocket:
+            continue
+        if any(r.kind is BodyKind.EVENTS for r in ep.responses) or any(p.name == "follow" for p in ep.params):
             continue
         if any(o.cause is Cause.NO_REGISTRY for o in ep.outcomes):
             continue
