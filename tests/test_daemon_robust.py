@@ -274,6 +274,7 @@ def test_integers_past_4300_digits(api):
     r = api.get("/events", params={"since": HUGE, "until": "1"})
     assert (r.status_code, r.content) == (200, b"")  # since reads as 0: nothing replayed
     plain_error(api.post(f"/containers/{cid}/kill", params={"signal": HUGE}), 500, f"Invalid signal: {HUGE}")
+    assert api.post(f"/containers/{cid}/kill", params={"signal": "0" * 5000 + "7"}).status_code == 204  # SIGBUS
     assert api.post(f"/containers/{cid}/stop", params={"t": HUGE}).status_code == 304
     r = api.post("/containers/create", json={"Image": "busybox", "Cmd": ["true"], "Memory": HUGE})
     assert r.status_code == 201  # GetInt64 of a bad string: 0, no limit

@@ -54,7 +54,8 @@ def signal_number(value: str) -> int | None:
     case-sensitively: `KILL` and `SIGKILL` work, `kill` does not.
     """
     if value.isascii() and value.isdigit():
-        number = int(value) if len(value.lstrip("0")) <= 2 else 0  # more digits: out of 5-bit range
+        digits = value.lstrip("0") or "0"
+        number = int(digits) if len(digits) <= 2 else 0  # more digits: out of 5-bit range
         return number if 1 <= number <= 31 else None
     name = value[3:] if value.startswith("SIG") else value
     return SIGNALS.get(name)
