@@ -73,14 +73,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Causes a schema-valid request meets without any fault of the document: it names what does not exist.
+UNKNOWN_CAUSES = (Cause.UNKNOWN_CONTAINER, Cause.UNKNOWN_IMAGE, Cause.UNKNOWN_PATH)
+
+
 def unstatable_refusals() -> list[tuple[str, int]]:
-    """(operation id, status) of 4xx refusals OpenAPI cannot state: a missing-parameter cause on a parameter
-    the rule book does not require (logs needs stdout *or* stderr), so a schema-valid request may get it."""
+    """(operation id, status) of 4xx refusals a schema-valid request may draw that OpenAPI cannot state: a
+    missing-parameter cause on a parameter the rule book does not require (logs needs stdout *or* stderr),
+    or an unknown resource named in the body (start's VolumesFrom: 406)."""
     out = []
     for ep in ENDPOINTS:
         required = {p.name for p in ep.params if p.required}
         for o in ep.outcomes:
-            if o.cause is Cause.MISSING_PARAMETER and 400 <= o.status < 500 and o.when and o.when not in required:
+            if not 400 <= o.status < 500 or o.status in (404, 409):  # 404 and 409 pass Schemathesis anyway
+                continue
+            if (o.cause is Cause.MISSING_PARAMETER and o.when and o.when not in required) or o.cause in UNKNOWN_CAUSES:
                 out.append((ep.id, o.status))
     return out
 
