@@ -299,8 +299,6 @@ def _without_targets(log: bytes, lines: list[dict]) -> bytes:
     return json.dumps(kept).encode()
 
 
-@pytest.mark.xfail(strict=True, reason="the JSONL `path` and the console line are LiveExchange.target as sent: "
-                   "conformance/proxy/session.py log_line must write self.redacted.target (owner: the lead)")
 @pytest.mark.parametrize("no_redact", [False, True], ids=["redacted", "no-redact"])
 def test_log_and_console_show_the_redacted_target(workdir, no_redact):
     proxy, _daemon, _answers = _record(workdir, no_redact=no_redact)
@@ -344,10 +342,6 @@ def test_a_quoted_malformed_head_is_scrubbed_in_the_recording_and_check(workdir)
     assert not {where: what for where, what in found.items() if what}
 
 
-@pytest.mark.xfail(strict=True, reason="the relay logs a malformed head as an exchange with no headers, so "
-                   "LiveExchange.log_line does not scrub its findings (it scrubs only when redacted.changed; "
-                   "Redacted.scrub now also finds secret headers in quoted text), and logger.warning prints the "
-                   "head raw (conformance/proxy/session.py, relay.py; owner: the lead)")
 def test_a_quoted_malformed_head_is_scrubbed_in_the_log_and_console(workdir):
     proxy = _send_malformed(workdir)
     found = {"JSONL log": leaks(proxy.log_path.read_bytes()), "console": leaks(proxy.stdout + proxy.stderr)}

@@ -25,6 +25,7 @@ import select
 import socket
 from collections.abc import Callable
 
+from ..capture.redact import scrub_text
 from ..daemonurl import DaemonURL
 from ..spec import RULEBOOK
 from .chunked import ChunkedDecoder, ChunkedError
@@ -232,11 +233,11 @@ class ClientConnection:
         parts = line.split(" ")
         msg = f"conformance proxy: {why}"
         if len(parts) == 3 and parts[2].startswith("HTTP/"):
-            ex = self.session.begin(parts[0], parts[1], [])
+            ex = self.session.begin(parts[0], parts[1], _loose_fields(seen))
             ex.note(rule, why, "request head", seen[:EVIDENCE], "request")
             ex.finish(error=why, status=status)
         else:
-            logger.warning("%s: %r", why, seen[:EVIDENCE])
+            logger.warning("%s: %s", why, scrub_text(repr(seen[:EVIDENCE])))
         self.session.stats.refused += 1
         with contextlib.suppress(Exception):
             self.writer.write(error_response(status, reason, msg))
@@ -470,7 +471,7 @@ class ClientConnection:
             why, rule = f"response head {problem}", "v114.http.malformed"
         if rule is not None:
             ex.note(rule, why, "response head", seen[:EVIDENCE], "response")
-        logger.warning("exchange %s: %s: %r", ex.id, why, seen[:EVIDENCE])
+        logger.warning("exchange %s: %s: %s", ex.id, why, scrub_text(repr(seen[:EVIDENCE])))
         if seen and problem != "too-large":
             # what the daemon sent goes on, even when it is not HTTP
             with contextlib.suppress(_Gone):
@@ -526,6 +527,16 @@ class ClientConnection:
     def _release(self) -> None:
         if self._events_stream and self.ordering is not None:
             self.ordering.release()  # bytes held back for ordering go out before the connection ends
+
+
+def _loose_fields(head: bytes) -> list[tuple[str, str]]:
+    """The `name: value` lines of a head the parser refused (so its secrets are known and redacted)."""
+    out = []
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip():
+            out.append((name.strip().decode("latin-1"), value.strip().decode("latin-1")))
+    return out
 
 
 def _framing_evidence(headers: list[tuple[str, str]]) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..capture.redact import Redacted, redact
+from ..capture.redact import Redacted, redact, scrub_text
 from ..checker import Checker, Limits
 from ..findings import Finding
 
@@ -244,7 +244,9 @@ class LiveExchange:
         self._response_open = False
         self.check = session.checker.exchange(exchange_id)
         self._checking = True
-        self._call(self.check.request_head, method, target, headers)
+        # the checker sees the request as `check` will see the recording: redacted (the same verdicts,
+        # and no evidence excerpt can cut a secret in half where scrubbing could not match it)
+        self._call(self.check.request_head, method, self.redacted.target or target, self.redacted.headers)
 
     # -- feeding the checker -------------------------------------------------------------------
     def _call(self, fn: Callable[..., list[Finding]], *args: Any) -> None:
@@ -422,19 +424,21 @@ class LiveExchange:
     def findings(self) -> list[Finding]:
         return list(self.check.findings)
 
+    def scrub(self, text: str) -> str:
+        """Text about this exchange with its secrets out: the request's own (in every form they took)
+        and any a quoted head or excerpt shows by itself (secret headers, auth fields, URL user-info)."""
+        return scrub_text(self.redacted.scrub(text) if self.redacted.changed else text)
+
     def log_line(self) -> dict:
-        scrub = self.redacted.scrub if self.redacted.changed else None
         findings = []
         for f in self.check.findings:
             d = f.to_dict()
-            if scrub is not None:
-                d = {k: scrub(v) if isinstance(v, str) else v for k, v in d.items()}
-            findings.append(d)
+            findings.append({k: self.scrub(v) if isinstance(v, str) else v for k, v in d.items()})
         line = {
             "id": self.id,
             "time": round(self.time, 6),
             "method": self.method,
-            "path": self.target,
+            "path": self.redacted.target or self.target,
             "status": self.status,
             "duration_ms": round(self.duration_ms or 0.0, 3),
             "request_bytes": self.request_bytes,
@@ -443,7 +447,7 @@ class LiveExchange:
             "findings": findings,
         }
         if self.error is not None:
-            line["error"] = self.error
+            line["error"] = self.scrub(self.error)
         if self.cut is not None:
             line["cut"] = self.cut  # "client" or "proxy": not the daemon's doing
         return line
