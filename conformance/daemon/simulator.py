@@ -55,6 +55,10 @@ class NoSpace(OSError):
     """A write past FILE_LIMIT (ENOSPC)."""
 
 
+_OS_REASONS = {FileNotFoundError: "No such file or directory", IsADirectoryError: "Is a directory",
+               FileExistsError: "File exists", NotADirectoryError: "Not a directory"}
+
+
 class ShellExit(Exception):
     """`exit N` inside a script."""
 
@@ -444,6 +448,11 @@ class Shell:
         except NoSpace:
             await io.stderr.write(f"{name}: write error: No space left on device\n".encode())
             return 1
+        except OSError as exc:  # a path the command could not use, as busybox reports one
+            reason = _OS_REASONS.get(type(exc), "Input/output error")
+            where = f"{exc.args[0]}: " if exc.args and isinstance(exc.args[0], str) else ""
+            await io.stderr.write(f"{name}: {where}{reason}\n".encode())
+            return 1
 
     async def run_script(self, text: str, io: Stdio, *, catch_exit: bool = True) -> int:
         """Run a script; `exit N` ends it with N (or, with catch_exit false, raises ShellExit on)."""
@@ -708,9 +717,10 @@ async def _unset(sh: Shell, argv: list[str], io: Stdio) -> int:
 
 @builtin("cd")
 async def _cd(sh: Shell, argv: list[str], io: Stdio) -> int:
-    path = normalise(argv[1] if len(argv) > 1 else "/root", sh.cwd)
+    target = argv[1] if len(argv) > 1 else "/root"
+    path = normalise(target, sh.cwd)
     if not sh.fs.is_dir(path):
-        await io.stderr.write(f"sh: cd: can't cd to {argv[1]}\n".encode())
+        await io.stderr.write(f"sh: cd: can't cd to {target}\n".encode())
         return 2
     sh.cwd = path
     return 0
