@@ -16,7 +16,7 @@ import re
 from .app import Call, route
 from .encoding import stream_message
 from .errors import DaemonError
-from .fs import Layer, Node, layer_from_tar, normalise
+from .fs import Layer, Node, normalise, unpack_layer
 from .images import Image, new_id, parse_repository_tag, short
 from .routes_images import JsonMessages, _offline, status_message
 from .tarballs import TAR_ERRORS
@@ -286,7 +286,7 @@ async def build(call: Call) -> None:
             raise DaemonError(f"Error trying to use git: exit status 128 ({detail})")
         raise DaemonError(f"Cannot build from remote {remote}: neither a git repository nor a URL")
     try:
-        context = layer_from_tar(call.request.body, call.state.limits.unpacked)
+        context = await unpack_layer(call.request.body, call.state.limits.unpacked)
     except TAR_ERRORS as exc:
         raise DaemonError(f"Error processing tar file: {exc}") from None
     dockerfile = context.get("/Dockerfile")

@@ -11,7 +11,7 @@ import posixpath
 import tarfile
 from dataclasses import dataclass
 
-from .tarballs import members
+from .tarballs import members, off_loop
 
 WHITEOUT = ".wh."
 
@@ -105,6 +105,11 @@ def layer_from_tar(data: bytes, limit: int) -> Layer:
         elif content is not None:
             layer[path] = Node("file", content, member.mode or 0o644, int(member.mtime))
     return layer
+
+
+async def unpack_layer(data: bytes, limit: int) -> Layer:
+    """layer_from_tar in a worker thread: a big archive does not stop the daemon answering others."""
+    return await off_loop(layer_from_tar, data, limit)
 
 
 def _tarinfo(name: str, node: Node) -> tuple[tarfile.TarInfo, bytes | None]:

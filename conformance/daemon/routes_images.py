@@ -3,7 +3,6 @@ search and auth answer as 1.2.0 did when the index could not be resolved."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import fnmatch
 import io
@@ -13,11 +12,11 @@ import tarfile
 from .app import Call, route
 from .encoding import Env, error_message, go_dumps, go_json_error, json_message, status_message
 from .errors import DaemonError
-from .fs import layer_from_tar, layer_to_tar
+from .fs import layer_to_tar, unpack_layer
 from .gojson import GoJsonError, StructDecoder, unmarshal
 from .images import DEFAULT_TAG, Image, default_config, parse_repository_tag
 from .routes_containers import decode_body, load_json
-from .tarballs import TAR_ERRORS, members
+from .tarballs import TAR_ERRORS, members, off_loop
 
 INDEX = "https://index.docker.io/v1/"
 
@@ -128,7 +127,7 @@ async def create_image(call: Call) -> None:
         await stream.send(status_message(f"Downloading from {url}"))
         await stream.fail(f"Get {url}: {_offline(url)}")
         return
-    image = call.state.import_image(call.request.body, repo, tag)
+    image = await call.state.import_image(call.request.body, repo, tag)
     message = status_message(call.id(image.id))
     if call.deviant("jsonmessage-truncated"):
         message = message[:-6]
@@ -278,17 +277,17 @@ async def get_image(call: Call) -> None:
 async def load(call: Call) -> None:
     body = call.request.body
     if body.strip(b"\0"):
-        blobs: dict[str, bytes] = {}
         try:
-            for n, (member, content) in enumerate(members(body, call.state.limits.unpacked)):
-                if content is not None:
-                    blobs[member.name.strip("./").rstrip("/")] = content
-                if n % 256 == 255:
-                    await asyncio.sleep(0)  # a big tarball must not keep other clients waiting
+            blobs = await off_loop(_files_of, body, call.state.limits.unpacked)
         except TAR_ERRORS as exc:
             raise DaemonError(f"Error processing tar file: {exc}") from None
         await _load_images(call, blobs)
     await call.send_text(200, b"", None)
+
+
+def _files_of(body: bytes, limit: int) -> dict[str, bytes]:
+    return {member.name.strip("./").rstrip("/"): content
+            for member, content in members(body, limit) if content is not None}
 
 
 _REPOSITORIES = ("map", ("map", "string", "graph.Repository"), "map[string]graph.Repository")
@@ -299,7 +298,7 @@ async def _load_images(call: Call, blobs: dict[str, bytes]) -> None:
 
     A parent chain that comes back to an image of the same walk is refused before anything of it is
     registered (1.2.0 recursed until its stack overflowed). Images registered before an error stay, as
-    they did in 1.2.0. Other requests are served between images.
+    they did in 1.2.0. Other requests are served while a layer unpacks.
     """
     images = call.state.images
     limits = call.state.limits
@@ -320,11 +319,10 @@ async def _load_images(call: Call, blobs: dict[str, bytes]) -> None:
             current = image.parent
         for image in reversed(walk):
             try:
-                image.layer = layer_from_tar(blobs.get(f"{image.id}/layer.tar", b""), limits.unpacked)
+                image.layer = await unpack_layer(blobs.get(f"{image.id}/layer.tar", b""), limits.unpacked)
             except TAR_ERRORS as exc:
                 raise DaemonError(f"Error processing tar file: {exc}") from None
             images.add(image)
-            await asyncio.sleep(0)
     if "repositories" in blobs:
         try:
             value = unmarshal(blobs["repositories"], limits.json_depth)

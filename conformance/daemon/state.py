@@ -16,7 +16,7 @@ from .containers import Container, default_host_config
 from .encoding import JobEnv
 from .errors import DaemonError
 from .events import EventLog
-from .fs import ContainerFs, Node, layer_from_tar, tree_to_tar
+from .fs import ContainerFs, Node, tree_to_tar, unpack_layer
 from .gojson import Struct
 from .images import DEFAULT_TAG, Image, ImageStore, default_config, new_id, parse_repository_tag, short
 from .limits import Limits
@@ -370,9 +370,9 @@ class DaemonState:
         return tree_to_tar(container.fs.tree(), path)
 
     # --- images ----------------------------------------------------------------------------------------
-    def import_image(self, data: bytes, repo: str, tag: str) -> Image:
+    async def import_image(self, data: bytes, repo: str, tag: str) -> Image:
         try:
-            layer = layer_from_tar(data, self.limits.unpacked)
+            layer = await unpack_layer(data, self.limits.unpacked)  # the only await: state changes after it
         except TAR_ERRORS as exc:
             raise DaemonError(f"Error processing tar file: {exc}") from None
         image = self.images.add(Image(id=new_id(), layer=layer, comment="Imported from -",

@@ -7,13 +7,16 @@ Compression is recognised by magic number, as 1.2.0's archive.DecompressStream d
 
 from __future__ import annotations
 
+import asyncio
 import bz2
+import ctypes
 import gzip
 import io
 import lzma
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 
 class UnpackLimit(Exception):
@@ -46,6 +49,32 @@ class _Counted(io.RawIOBase):
 # What reading a bad or oversized archive can raise: tarfile's errors, the decompressors' (gzip's are OSError
 # and EOFError), and UnpackLimit.
 TAR_ERRORS = (UnpackLimit, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError, OverflowError)
+
+
+def _release_freed_memory() -> None:
+    """glibc keeps what a worker thread freed in that thread's arena; hand it back to the system."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")
+    _LIBC.malloc_trim  # noqa: B018 - glibc only
+except (OSError, AttributeError):
+    _LIBC = None
+
+T = TypeVar("T")
+
+
+async def off_loop(fn: Callable[..., T], *args) -> T:
+    """Run an unpacking function in a worker thread, so a big archive does not stop the daemon answering
+    others; the memory it used goes back to the system afterwards."""
+    def run() -> T:
+        try:
+            return fn(*args)
+        finally:
+            _release_freed_memory()
+    return await asyncio.to_thread(run)
 
 
 def _decompressed(data: bytes):
