@@ -21,8 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests import daemons
+
+# Per-example time limits measure the machine, not the code: on a shared 2-core machine with daemons
+# and other jobs beside the tests, one example in thousands takes 400 ms for reasons of its own. Tests
+# that bound time say so themselves (with a budget they compute); hypothesis' deadline stays off.
+settings.register_profile("conformance", deadline=None)
+settings.load_profile("conformance")
 
 _RUN_ID_VAR = "CONFORMANCE_RUN_ID"
 
