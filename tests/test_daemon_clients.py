@@ -149,7 +149,7 @@ def test_serve_command(tmp_path):
 def test_serve_refuses_non_loopback_and_lists_deviations():
     out = subprocess.run([sys.executable, "-m", "conformance", "serve", "--listen", "tcp://0.0.0.0:0"],
                          capture_output=True, timeout=20)
-    assert out.returncode == 1 and b"loopback only" in out.stderr
+    assert out.returncode == 2 and b"loopback only" in out.stderr
     out = subprocess.run([sys.executable, "-m", "conformance", "serve", "--list-deviations"],
                          capture_output=True, timeout=20)
     lines = out.stdout.decode().splitlines()
