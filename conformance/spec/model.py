@@ -255,6 +255,7 @@ class LaterRoute:
     path: str  # template, `{id}` as for Endpoint
     summary: str
     since: str  # API version that added it, e.g. "1.15"
+    hijacked: bool = False  # exec start: the connection becomes a raw stream, as attach's does
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_regex", _template_regex(self.path))
