@@ -48,6 +48,13 @@ class ExchangeRecord:
     findings: list[dict] = field(default_factory=list)  # Finding.to_dict() plus "side"
     seconds: float = 0.0
     note: str = ""
+    sent: list[str] = field(default_factory=list)  # query parameters (`?name`) and top-level body fields sent
+    example: str = ""  # the generated example this exchange belongs to ("" when not generated)
+    request_body: str = ""  # the whole body, redacted, for reproductions ("" when binary or too long)
+    asserted: list[str] = field(default_factory=list)  # rules the suite asserted on this exchange (expect.py)
+    cause: str = ""  # the failure cause whose 1.2.0 answer the suite expected here ("" for a success)
+    oracle: list[dict] = field(default_factory=list)  # differences from the reference oracle's answer
+    oracle_label: str = ""  # "" not mirrored; "same", "differs", "reference-simplifies" (suites/oracle.py)
 
     def daemon_findings(self) -> list[dict]:
         return [f for f in self.findings if f["side"] == "daemon"]
@@ -58,7 +65,9 @@ class ExchangeRecord:
             "endpoint": self.endpoint, "status": self.status, "seconds": round(self.seconds, 4),
             "request_headers": self.request_headers, "request": self.request_excerpt,
             "response": self.response_excerpt, "response_headers": self.response_headers,
-            "findings": self.findings, "note": self.note,
+            "findings": self.findings, "note": self.note, "sent": self.sent, "example": self.example,
+            "request_body": self.request_body, "asserted": self.asserted, "cause": self.cause,
+            "oracle": self.oracle, "oracle_label": self.oracle_label,
         }
 
 
@@ -96,6 +105,7 @@ class _Recording:
         self.log = client.log
         self.record = ExchangeRecord(self.log.next_id(), self.log.current_test, method, target, None)
         self.record.request_headers = redact(target, headers).headers
+        self.record.example = client.example
         self.check: ExchangeCheck = client.checker.exchange(self.record.id)
         self._started = time.monotonic()
         self._request_head = b""
@@ -174,6 +184,32 @@ def _query(params: dict[str, Any] | list[tuple[str, Any]] | None) -> str:
     return "?" + urlencode([(k, _text(v)) for k, v in items if v is not None])
 
 
+def _sent_keys(params, json_body: Any) -> list[str]:
+    items = (params.items() if isinstance(params, dict) else params) if params else []
+    keys = [f"?{k}" for k, v in items if v is not None]
+    if isinstance(json_body, dict):
+        keys += list(json_body)
+    return keys
+
+
+REPRODUCIBLE_BODY = 4096
+
+
+def _reproducible_body(endpoint_id: str | None, target: str, headers: list[tuple[str, str]],
+                       body: bytes | None) -> str:
+    """The request body as text for a curl line, with credentials redacted (AuthConfig bodies as /auth's)."""
+    if not body or len(body) > REPRODUCIBLE_BODY:
+        return ""
+    from conformance.spec import RULEBOOK
+
+    auth_body = endpoint_id is not None and RULEBOOK[endpoint_id].body.schema == "AuthConfig"
+    redacted = redact("/auth" if auth_body else target.split("?", 1)[0], headers, body).body or b""
+    try:
+        return redacted.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
 def _text(v: Any) -> str:
     if isinstance(v, bool):
         return "1" if v else "0"
@@ -190,6 +226,8 @@ class DaemonClient:
         self.log = log
         self.read_only = read_only
         self.on_created = on_created  # (kind, id-or-name) for the resource ledger
+        self.example = ""  # set while a generated example runs, so its exchanges are counted as generated
+        self.oracle = None  # a suites.oracle.ReferenceOracle under --v114-oracle reference
         transport = httpx.HTTPTransport(uds=url.path) if url.is_unix else httpx.HTTPTransport()
         self._http = httpx.Client(transport=transport, base_url=url.http_base, timeout=timeout)
 
@@ -223,6 +261,8 @@ class DaemonClient:
             hdrs.setdefault("Content-Length", str(len(body)))
         sent = [("Host", "docker"), *hdrs.items()]
         rec = _Recording(self, method, target, sent)
+        rec.record.sent = _sent_keys(params, json_body)
+        rec.record.request_body = _reproducible_body(rec.record.endpoint, target, sent, body)
         rec.request_body(body or b"")
         rec.request_end()
         req = self._http.build_request(method, target, content=body, headers=hdrs,
@@ -241,6 +281,27 @@ class DaemonClient:
             streaming.finish()
             if rec.record.status == 201 or rec.record.status == 200:
                 self._note_created(rec.record, streaming)
+            if self.oracle is not None:
+                self._ask_oracle(rec.record, sent, body, streaming)
+
+    def _ask_oracle(self, record: ExchangeRecord, sent: list[tuple[str, str]], body: bytes | None,
+                    s: StreamingReply) -> None:
+        """The same request to the reference oracle; its differences go on the record (suites/oracle.py)."""
+        from conformance.capture import RecordedExchange
+
+        from conformance.spec import RULEBOOK, BodyKind
+
+        got = RecordedExchange(id=record.id, method=record.method, target=record.target, request_headers=sent,
+                               request_body=body, status=record.status, response_headers=record.response_headers,
+                               response_body=s.body_prefix, response_complete=s.complete or s.closed_by_client,
+                               cut="client" if s.closed_by_client else None,
+                               error="cut: closed by the suite" if s.closed_by_client else None,
+                               truncated=len(s.body_prefix) >= s.KEEP)
+        kinds = {r.kind for r in RULEBOOK[record.endpoint].responses} if record.endpoint else set()
+        stream = bool(kinds & {BodyKind.EVENTS, BodyKind.STDIO, BodyKind.JSON_MESSAGES})
+        answer = self.oracle.answer(record.method, record.target, sent, body, got, record.sent, stream)
+        record.oracle = answer.differences
+        record.oracle_label = answer.label
 
     def _note_created(self, record: ExchangeRecord, s: StreamingReply) -> None:
         if self.on_created is None:
@@ -266,10 +327,11 @@ class DaemonClient:
     def delete(self, path: str, params=None, **kw) -> Reply:
         return self.request("DELETE", path, params, **kw)
 
-    def attach(self, container: str, params: dict[str, Any], *, upgrade: bool = False) -> AttachSession:
+    def attach(self, container: str, params: dict[str, Any], *, upgrade: bool = False,
+               version: str = API_PREFIX) -> AttachSession:
         if self.read_only:
             raise ReadOnlyViolation("attach in a read-only run")
-        return AttachSession(self, container, params, upgrade=upgrade)
+        return AttachSession(self, container, params, upgrade=upgrade, version=version)
 
     def raw(self, method: str, path: str, params=None, *, timeout: float = 10.0) -> Reply:
         """One bodiless request on its own socket with `Connection: close`, read to EOF: whatever the daemon
@@ -303,10 +365,10 @@ class DaemonClient:
         rec.finish(True)
         return Reply(int(code), httpx.Headers(hdrs), rest, rec.record)
 
-    def attach_ws(self, container: str, params: dict[str, Any]) -> WebSocketAttach:
+    def attach_ws(self, container: str, params: dict[str, Any], *, version: str = API_PREFIX) -> WebSocketAttach:
         if self.read_only:
             raise ReadOnlyViolation("attach in a read-only run")
-        return WebSocketAttach(self, container, params)
+        return WebSocketAttach(self, container, params, version=version)
 
 
 def _dechunk(data: bytes) -> bytes:
@@ -352,6 +414,14 @@ class StreamingReply:
         """The client ends the stream on purpose (events, follow): not a truncation by the daemon."""
         self._closed_by_client = True
 
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    @property
+    def closed_by_client(self) -> bool:
+        return self._closed_by_client
+
     def finish(self) -> None:
         if self._finished:
             return
@@ -367,14 +437,16 @@ class StreamingReply:
 class AttachSession:
     """A hijacked attach on its own socket: send stdin, read the raw or multiplexed stream to the end."""
 
-    def __init__(self, client: DaemonClient, container: str, params: dict[str, Any], *, upgrade: bool):
+    def __init__(self, client: DaemonClient, container: str, params: dict[str, Any], *, upgrade: bool,
+                 version: str = API_PREFIX):
         self.client = client
-        target = f"{API_PREFIX}/containers/{container}/attach{_query(params)}"
+        target = f"{version}/containers/{container}/attach{_query(params)}"
         headers = [("Host", "docker"), ("Content-Type", "text/plain")]
         if upgrade:
             headers += [("Connection", "Upgrade"), ("Upgrade", "tcp")]
         self.upgrade = upgrade
         self._rec = _Recording(client, "POST", target, headers)
+        self._rec.record.sent = _sent_keys(params, None)
         self._rec.request_end()
         self.sock = client.url.open_socket(timeout=30)
         head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
@@ -482,14 +554,15 @@ class AttachSession:
 class WebSocketAttach:
     """GET /containers/{id}/attach/ws through wsproto on a raw socket; collects (is_text, payload) messages."""
 
-    def __init__(self, client: DaemonClient, container: str, params: dict[str, Any]):
+    def __init__(self, client: DaemonClient, container: str, params: dict[str, Any], *, version: str = API_PREFIX):
         from wsproto import ConnectionType, WSConnection
         from wsproto.events import Request
 
-        self.target = f"{API_PREFIX}/containers/{container}/attach/ws{_query(params)}"
+        self.target = f"{version}/containers/{container}/attach/ws{_query(params)}"
         headers = [("Host", "docker"), ("Origin", "http://docker"), ("Upgrade", "websocket"),
                    ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")]
         self._rec = _Recording(client, "GET", self.target, headers)
+        self._rec.record.sent = _sent_keys(params, None)
         self._rec.request_end()
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.sock = client.url.open_socket(timeout=10)
@@ -510,6 +583,7 @@ class WebSocketAttach:
 
         deadline, closed, parts = time.monotonic() + timeout, False, {True: b"", False: b""}
         while not closed and time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 data = self.sock.recv(65536)
             except TimeoutError:

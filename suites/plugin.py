@@ -49,11 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--v114-run-id", dest="v114_run_id", default=None, help="(internal) run id shared with xdist workers")
     g.addoption("--v114-reference-deviate", dest="v114_reference_deviate", action="append", default=[],
                 metavar="NAME", help="(for testing the suite) start the reference daemon with this deviation")
+    g.addoption("--v114-oracle", dest="v114_oracle", default=None, choices=["reference"],
+                help="send every request also to a fresh embedded reference daemon and report how the answers "
+                     "differ (status, content type, error form, JSON shape)")
 
 
 # options that only mean something to the suite: given without the suite's tests, they are a mistake
 _SUITE_ONLY = ("v114_daemon", "v114_image", "v114_read_only", "v114_report", "v114_target_name",
-               "v114_reference_deviate")
+               "v114_reference_deviate", "v114_oracle")
 
 
 def _arg_path(config: pytest.Config, arg: str) -> Path | None:
@@ -144,6 +147,10 @@ class SuiteSession:
         if self._api is None:
             self._api = DaemonClient(self.url, self.checker, self.log, read_only=self.config.option.v114_read_only,
                                      on_created=self.ledger.note)
+            if self.config.option.v114_oracle == "reference":
+                from .oracle import ReferenceOracle
+
+                self._api.oracle = ReferenceOracle()
         return self._api
 
     def identify(self) -> dict:
@@ -165,6 +172,8 @@ class SuiteSession:
     def close(self) -> None:
         if self._api is not None:
             self._api.close()
+            if self._api.oracle is not None:
+                self._api.oracle.close()
         if self.reference is not None:
             self.reference.stop()
 
@@ -287,8 +296,18 @@ class SuiteSession:
 def _short(text: str) -> str:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     err = [ln for ln in lines if ln.startswith("E ") or ln.startswith("the daemon broke") or ln.startswith("  [")]
-    picked = err[:12] if err else lines[-12:]
-    return "\n".join(picked)[:2000]
+    picked = err[:80] if err else lines[-12:]  # a failure's whole reproduction (its curl lines), not 12 lines
+    return "\n".join(picked)[:8000]
+
+
+def _honour_sigint() -> None:
+    """A run started with SIGINT ignored (`nohup`, `&` in a non-interactive shell) still stops on ^C / kill -INT,
+    through KeyboardInterrupt, so that the session's cleanup removes what it made."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _KEY = pytest.StashKey[SuiteSession]()
@@ -307,6 +326,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{', '.join(given)} given, but the conformance suite is not among the paths "
                                     f"to collect: pass {SUITE_DIR} or --pyargs conformance.suites")
         return
+    _honour_sigint()
     session = SuiteSession(config)
     config.stash[_KEY] = session
     config.pluginmanager.register(session, "conformance-suite-session")

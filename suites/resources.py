@@ -133,4 +133,4 @@ class ContainerFactory:
         return r.json()
 
     def remove(self, cid: str) -> None:
-        self.api.delete(f"/containers/{cid}", {"force": 1})
+        self.api.delete(f"/containers/{cid}", {"force": 1, "v": 1})

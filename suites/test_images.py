@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.busybox import busybox_rootfs
+from conformance.spec import RULEBOOK
 from conformance.frames import demux
 
 from .strategies import build_contexts
@@ -172,3 +173,17 @@ def test_build_error_is_in_band(api, image, names):
     errors = [m for m in _messages(r.content) if "error" in m]
     assert errors, "no in-band error"
     assert errors[-1].get("errorDetail", {}).get("message")
+
+
+@pytest.mark.endpoints("system.build")
+def test_build_skips_an_unknown_instruction(api, image, names):
+    """1.2.0 notes an unknown instruction in the stream and builds on (notes §2 build; 20.10 refuses with 400)."""
+    from .expect import BODY_RULE, expect_success, fail
+    from .strategies import tar_of
+
+    context = tar_of({"Dockerfile": f"FROM {image}\nFROMM nothing\nENV V114 1\n".encode()})
+    r = api.post("/build", {"t": names("skip")}, body=context, headers={"Content-Type": "application/tar"})
+    expect_success(api, RULEBOOK["system.build"], r, "a build with an unknown instruction")
+    if b"Skipping unknown instruction FROMM" not in r.content:
+        fail(api, r, BODY_RULE, "a build notes an unknown instruction and goes on",
+             '{"stream":"...# Skipping unknown instruction FROMM..."} then the build', "notes §2 build")

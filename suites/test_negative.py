@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.spec import RULEBOOK
+from conformance.spec import RULEBOOK, Cause
 
+from .expect import expect_outcome
 from .strategies import bad_container_names
 
 # Container routes with an {id}, answered without hijacking; their extra needs come from the rule book.
@@ -26,8 +27,7 @@ def test_unknown_container(api, names, endpoint):
     path = endpoint.path.replace("{id}", f"{names.prefix}-missing")
     json_body = {"Resource": "/etc/passwd"} if endpoint.body.required else None
     r = api.request(endpoint.method, path, _NEEDS.get(endpoint.id), json_body=json_body)
-    expected = 404 if 404 in endpoint.errors else 500
-    assert r.status == expected, f"{endpoint.id} on an unknown container answered {r.status}"
+    expect_outcome(api, endpoint, r, endpoint.outcome(Cause.UNKNOWN_CONTAINER), "an unknown container")
 
 
 @pytest.mark.endpoints("containers.create")

@@ -219,6 +219,82 @@ def check_serve_newer_versions(api, running):
     assert api.get("/v1.41/version").status_code == 200
 
 
+# lifecycle deviations
+def running_container(api) -> str:
+    cid = api.post("/v1.14/containers/create", json={"Image": "busybox", "Cmd": ["sleep", "600"]}).json()["Id"]
+    assert api.post(f"/v1.14/containers/{cid}/start").status_code == 204
+    return cid
+
+
+def state_of(api, cid) -> dict:
+    return api.get(f"/v1.14/containers/{cid}/json").json()["State"]
+
+
+def check_start_running_204(api, running):
+    assert api.post(f"/v1.14/containers/{running_container(api)}/start").status_code == 204
+
+
+def check_stop_stopped_204(api, running):
+    cid = ran(api, ["true"])
+    assert api.post(f"/v1.14/containers/{cid}/stop?t=0").status_code == 204
+
+
+def check_pause_paused_204(api, running):
+    cid = running_container(api)
+    api.post(f"/v1.14/containers/{cid}/pause")
+    assert api.post(f"/v1.14/containers/{cid}/pause").status_code == 204
+
+
+def check_kill_stopped_500(api, running):
+    assert api.post(f"/v1.14/containers/{ran(api, ['true'])}/kill").status_code == 500
+
+
+def check_rm_running_409(api, running):
+    assert api.delete(f"/v1.14/containers/{running_container(api)}").status_code == 409
+
+
+def check_rm_running_removes(api, running):
+    cid = running_container(api)
+    assert api.delete(f"/v1.14/containers/{cid}").status_code == 204
+    assert api.get(f"/v1.14/containers/{cid}/json").status_code == 404
+
+
+def check_top_stopped_200(api, running):
+    assert api.get(f"/v1.14/containers/{ran(api, ['true'])}/top").status_code == 200
+
+
+def check_kill_noop(api, running):
+    cid = running_container(api)
+    assert api.post(f"/v1.14/containers/{cid}/kill").status_code == 204
+    time.sleep(0.1)
+    assert state_of(api, cid)["Running"] is True
+
+
+def check_stop_noop(api, running):
+    cid = running_container(api)
+    assert api.post(f"/v1.14/containers/{cid}/stop?t=0").status_code == 204
+    assert state_of(api, cid)["Running"] is True
+
+
+def check_pause_noop(api, running):
+    cid = running_container(api)
+    assert api.post(f"/v1.14/containers/{cid}/pause").status_code == 204
+    assert state_of(api, cid)["Paused"] is False
+
+
+def check_unpause_noop(api, running):
+    cid = running_container(api)
+    api.post(f"/v1.14/containers/{cid}/pause")
+    assert api.post(f"/v1.14/containers/{cid}/unpause").status_code == 204
+    assert state_of(api, cid)["Paused"] is True
+
+
+def check_restart_leaves_stopped(api, running):
+    cid = running_container(api)
+    assert api.post(f"/v1.14/containers/{cid}/restart?t=0").status_code == 204
+    assert state_of(api, cid)["Running"] is False
+
+
 CHECKS = {name[len("check_"):].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("check_")}
 CHECKS["api-version-1.41"] = CHECKS.pop("api-version-141")
 

@@ -134,3 +134,25 @@ def test_choose_target():
     assert choose_target("tcp://127.0.0.1:2375", {"DOCKER_HOST": "unix:///x.sock"}).spec == "tcp://127.0.0.1:2375"
     with pytest.raises(ValueError):
         choose_target("ftp://nope", {})
+
+
+# -- the reference daemon as a differential oracle ------------------------------------------------------------
+
+_ORACLE_SELECTION = "test_generated_request or test_transition or test_container_lifecycle or test_system"
+
+
+def test_two_reference_daemons_do_not_differ(tmp_path):
+    code, report, output = run_suite(tmp_path, "--v114-oracle", "reference", "-k", _ORACLE_SELECTION, timeout=300)
+    assert code == 0, output
+    oracle = report["oracle"]
+    assert oracle["exchanges"] > 500, oracle  # generated requests and state-machine steps were mirrored
+    assert oracle["differing"] == 0, oracle["examples"]
+
+
+def test_the_oracle_reports_what_a_deviating_target_does_differently(tmp_path):
+    code, report, output = run_suite(tmp_path, "--v114-oracle", "reference", "--v114-reference-deviate",
+                                     "stop-stopped-204", "-k", "test_transition", timeout=300)
+    oracle = report["oracle"]
+    assert "containers.stop" in oracle["by_route"], oracle
+    assert any(d["kind"] == "status" and d["recorded"] == "304" and d["now"] == "204"
+               for e in oracle["examples"] for d in e["differences"]), oracle["examples"]

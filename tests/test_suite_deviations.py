@@ -43,6 +43,19 @@ SELECTION = {
     "websocket-binary": "test_websocket_attach_replays_logs",
     "later-headers": "test_ping_answers_ok",
     "serve-newer-versions": "test_newer_version_prefix_is_refused",
+    # lifecycle: every transition from every state, one test each (suites/test_lifecycle.py)
+    "start-running-204": "test_transition",
+    "stop-stopped-204": "test_transition",
+    "pause-paused-204": "test_transition",
+    "kill-stopped-500": "test_transition",
+    "rm-running-409": "test_transition",
+    "rm-running-removes": "test_transition",
+    "top-stopped-200": "test_transition",
+    "kill-noop": "test_transition",
+    "stop-noop": "test_transition",
+    "pause-noop": "test_transition",
+    "unpause-noop": "test_transition",
+    "restart-leaves-stopped": "test_transition",
 }
 
 # deviations the checker does not judge (none today); the suite cannot fail what no rule reports

@@ -44,7 +44,7 @@ def _outcomes(report: dict) -> dict[str, str]:
 
 
 def _run(url: str, name: str, tmp_path: Path) -> dict:
-    code, report, output = run_suite(tmp_path, "--v114-daemon", url, "--v114-target-name", name, "-n", "2", timeout=600)
+    code, report, output = run_suite(tmp_path, "--v114-daemon", url, "--v114-target-name", name, "-n", "2", timeout=900)
     assert report, output
     assert code == 1, output  # a real daemon fails some v1.14 tests; the run itself must complete
     assert report["summary"]["tests"]["error"] == 0, output
@@ -62,9 +62,79 @@ def _agrees_with_sample(report: dict, name: str) -> None:
     assert len(flipped) <= TEST_OUTCOME_SLACK, f"outcomes differ from reports/examples/{name}: {flipped}"
 
 
+@pytest.fixture(scope="module")
+def dockerd_report(dockerd_url, tmp_path_factory) -> dict:
+    return _run(dockerd_url, "dockerd", tmp_path_factory.mktemp("suite-dockerd"))
+
+
+def _cause_failed(report: dict, endpoint: str, cause: str, rule: str = "v114.outcome.") -> bool:
+    """A suite assertion about `cause` on `endpoint` failed (the root-cause groups of the report)."""
+    return any(g["rule"].startswith(rule) and g["cause"] == cause and endpoint in g["endpoints"]
+               for g in report["root_causes"])
+
+
+def _state_failed(report: dict, action: str, state: str) -> bool:
+    return _outcomes(report).get(f"test_lifecycle.py::test_transition[{action}-{state}]") == "failed"
+
+
+def _rule(report: dict, rule: str) -> str:
+    return report["rules"][rule]["status"]
+
+
+def _older_prefix_refused(report: dict) -> bool:
+    return any(x["target"].startswith("/v1.11/") and x["status"] == 400 for x in report["exchanges"]) or any(
+        g["answer"].startswith("400") and "too old" in g["answer"] for g in report["root_causes"])
+
+
+# Notes §6.2, the rows where 20.10 behaves differently from 1.2.0 for /v1.14/ requests, and how the suite
+# catches each. Rows where both agree (start running 304, stop stopped 304, kill stopped 204, create bad
+# JSON 500, logs without a stream 400, websocket text frames, tag overwrite 201) are not differences;
+# `X-Content-Type-Options: nosniff` is optional (notes §0.2); 101 for an attach asking `Upgrade: tcp` is the
+# reference daemon's one deliberate extension (README), so it is not counted against dockerd; `Warnings: []`, the 9-digit log
+# timestamps and where attach writes its 404 are not caught yet (listed in NOT_CAUGHT).
+NOTES_6_2 = {
+    "headers Server/Api-Version": lambda r: _rule(r, "v114.header.later") == "noted",
+    "/v1.11/ refused as too old": _older_prefix_refused,
+    "/v1.15/ and later served": lambda r: _rule(r, "v114.version.too-new-served") == "fail",
+    "/containers/ps and /images/viz gone": lambda r: _outcomes(r).get(
+        "test_system.py::test_containers_ps_alias") == "failed",
+    "start with a wrong Content-Type is 400": lambda r: _cause_failed(r, "containers.start", "content-type"),
+    "kill with a bad signal is 400": lambda r: _cause_failed(r, "containers.kill", "bad-parameter"),
+    "stop without t waits 10 s": lambda r: _outcomes(r).get(
+        "test_lifecycle.py::test_stop_without_t_is_immediate[stop]") == "failed",
+    "pause of a paused container is 409": lambda r: _state_failed(r, "pause", "paused"),
+    "top of a stopped container is 409": lambda r: _state_failed(r, "top", "exited"),
+    "rm of a running container is 409": lambda r: _state_failed(r, "rm", "running"),
+    "wait on an unknown container is 404": lambda r: _state_failed(r, "wait", "removed"),
+    "wait answers an Error key": lambda r: _rule(r, "v114.json.extra-field") in ("noted", "fail"),
+    "create with a bad name is 400": lambda r: _cause_failed(r, "containers.create", "bad-parameter"),
+    "create without Image succeeds": lambda r: _cause_failed(r, "containers.create", "missing-parameter"),
+    "create with a wrong Content-Type is 400": lambda r: _cause_failed(r, "containers.create", "content-type"),
+    "changes with nothing to report is null": lambda r: _rule(r, "v114.json.null-list") == "fail",
+    "resize with a bad height is 400": lambda r: _cause_failed(r, "containers.resize", "bad-parameter"),
+    "inspect in the v1.19 shape": lambda r: _rule(r, "v114.json.schema") == "fail",
+    "/info booleans": lambda r: _rule(r, "v114.json.type-drift") == "fail",
+    "events as NDJSON with more fields": lambda r: _rule(r, "v114.events.invalid") == "fail",
+    "copy of a missing file is 404": lambda r: _cause_failed(r, "containers.copy", "unknown-path"),
+    "copy of an unknown container has a body": lambda r: _cause_failed(r, "containers.copy", "unknown-container"),
+    "load errors in-band with 200": lambda r: _cause_failed(r, "images.load", "bad-body"),
+    "build refuses a bad instruction with 400": lambda r: _outcomes(r).get(
+        "test_images.py::test_build_skips_an_unknown_instruction") == "failed",
+    "image ids are sha256:": lambda r: _rule(r, "v114.json.id-format") == "fail",
+}
+NOT_CAUGHT = {"create without warnings answers []", "log timestamps have 9 fixed digits",
+              "attach to an unknown container writes its 404 after hijacking"}
+
+
 @pytest.mark.slow
-def test_suite_against_dockerd(dockerd_url, tmp_path):
-    report = _run(dockerd_url, "dockerd", tmp_path)
+def test_notes_6_2_differences_are_caught(dockerd_report):
+    missed = sorted(row for row, caught in NOTES_6_2.items() if not caught(dockerd_report))
+    assert not missed, f"rows of notes §6.2 the suite no longer catches against dockerd: {missed}"
+
+
+@pytest.mark.slow
+def test_suite_against_dockerd(dockerd_report):
+    report = dockerd_report
     failed = set(report["summary"]["failed_rules"])
     assert DOCKERD_DEVIATIONS <= failed, sorted(DOCKERD_DEVIATIONS - failed)
     # what dockerd gets right for v1.14 clients: attach in both styles, logs frames, plain-text errors

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.spec import RULEBOOK, BodyField, Cause, FieldType, Outcome, Param, ParamKind, RequestBody
@@ -41,7 +41,7 @@ def test_each_space_draws_and_every_invalid_cause_has_an_answer(key):
     ep, name = RULEBOOK[key[0]], key[1]
     space = SPACES[key]
 
-    @settings(max_examples=15, database=None, deadline=None)
+    @settings(max_examples=15, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(space.any())
     def draws(value):
         if value.cause is None:
@@ -64,7 +64,7 @@ def _values(endpoint_id: str, key: str, valid: bool):
     return space.valid if valid else space.invalid
 
 
-@settings(max_examples=60, database=None)
+@settings(max_examples=60, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_query_values_mean_what_their_kind_says(data):
     for ep in RULEBOOK:
@@ -87,7 +87,7 @@ def test_query_values_mean_what_their_kind_says(data):
                 assert filters_are_valid(json.loads(v.value))
 
 
-@settings(max_examples=60, database=None)
+@settings(max_examples=60, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_invalid_query_values_are_refused_by_their_kind(data):
     for key in (("containers.kill", "?signal"), ("containers.resize", "?h"), ("containers.list", "?filters"),
@@ -110,7 +110,7 @@ def test_invalid_query_values_are_refused_by_their_kind(data):
             assert not filters_are_valid(parsed) or any(not str(x).lstrip("-").isdigit() for x in exited)
 
 
-@settings(max_examples=40, database=None)
+@settings(max_examples=40, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_body_values_follow_the_field_data(data):
     start = {f.name: f for f in RULEBOOK["containers.start"].body.fields}

@@ -65,6 +65,25 @@ DEVIATIONS: tuple[Deviation, ...] = (
               "every response carries Server, Api-Version and Ostype headers as 20.10 does"),
     Deviation("serve-newer-versions", "v114.version.too-new-served",
               "requests prefixed with a version above 1.14 are served instead of refused with 404"),
+    # lifecycle: a wrong answer to a transition, or a transition that does not happen
+    Deviation("start-running-204", "v114.outcome.status", "start of a running container answers 204, not 304"),
+    Deviation("stop-stopped-204", "v114.outcome.status", "stop of a stopped container answers 204, not 304"),
+    Deviation("pause-paused-204", "v114.outcome.status",
+              "pause of a paused container answers 204 instead of 1.2.0's 500"),
+    Deviation("kill-stopped-500", "v114.outcome.status",
+              "kill of a container that is not running answers 500 instead of 1.2.0's 204"),
+    Deviation("rm-running-409", "v114.outcome.status",
+              "rm of a running container without force answers 409 (as 20.10) instead of 500"),
+    Deviation("top-stopped-200", "v114.outcome.status",
+              "top of a container that is not running answers 200 with a process list instead of 500"),
+    Deviation("kill-noop", "v114.lifecycle.state", "kill answers 204 and leaves the container running"),
+    Deviation("stop-noop", "v114.lifecycle.state", "stop answers 204 and leaves the container running"),
+    Deviation("pause-noop", "v114.lifecycle.state", "pause answers 204 and leaves the container running"),
+    Deviation("unpause-noop", "v114.lifecycle.state", "unpause answers 204 and leaves the container paused"),
+    Deviation("restart-leaves-stopped", "v114.lifecycle.state",
+              "restart answers 204 and leaves the container stopped"),
+    Deviation("rm-running-removes", "v114.outcome.status",
+              "rm of a running container without force removes it (1.2.0 refuses with 500)"),
 )
 
 BY_NAME: dict[str, Deviation] = {d.name: d for d in DEVIATIONS}

@@ -172,9 +172,9 @@ async def inspect_container(call: Call) -> None:
 async def top(call: Call) -> None:
     name = call.var("id")
     c = call.state.container(name)
-    if not c.state.running:
+    if not c.state.running and not call.deviant("top-stopped-200"):
         raise DaemonError(f"Container {name} is not running")
-    started = time.strftime("%H:%M", time.gmtime(c.state.started_ns / 1e9))
+    started = time.strftime("%H:%M", time.gmtime((c.state.started_ns or 0) / 1e9))
     command = " ".join(c.argv)
     if "aux" in call.param("ps_args"):
         titles = PS_AUX_TITLES
@@ -242,36 +242,65 @@ async def start(call: Call) -> None:
         env = job_env(call)
         if len(env):
             host_config = host_config_from_env(env)
+    running = call.state.find(call.var("id"))
+    if running is not None and running.state.running and call.deviant("start-running-204"):
+        await call.send_empty(204)
+        return
     call.state.start(call.var("id"), host_config)
     await call.send_empty(204)
 
 
 @route("containers.stop")
 async def stop(call: Call) -> None:
+    c = call.state.find(call.var("id"))
+    if c is not None and (c.state.running and call.deviant("stop-noop")
+                          or not c.state.running and call.deviant("stop-stopped-204")):
+        await call.send_empty(204)
+        return
     await call.state.stop(call.var("id"), call.integer("t"))
     await call.send_empty(204)
 
 
 @route("containers.restart")
 async def restart(call: Call) -> None:
+    if call.deviant("restart-leaves-stopped"):
+        if call.state.container(call.var("id")).state.running:
+            await call.state.stop(call.var("id"), call.integer("t"))
+        await call.send_empty(204)
+        return
     await call.state.restart(call.var("id"), call.integer("t"))
     await call.send_empty(204)
 
 
 @route("containers.kill")
 async def kill(call: Call) -> None:
+    c = call.state.find(call.var("id"))
+    if c is not None and not c.state.running and call.deviant("kill-stopped-500"):
+        raise DaemonError(f"Cannot kill container {call.var('id')}: Container {c.id} is not running")
+    if c is not None and c.state.running and not c.state.paused and call.deviant("kill-noop"):
+        await call.send_empty(204)
+        return
     await call.state.kill(call.var("id"), call.param("signal"))
     await call.send_empty(204)
 
 
 @route("containers.pause")
 async def pause(call: Call) -> None:
+    c = call.state.find(call.var("id"))
+    if c is not None and (c.state.paused and call.deviant("pause-paused-204")
+                          or c.state.running and not c.state.paused and call.deviant("pause-noop")):
+        await call.send_empty(204)
+        return
     call.state.pause(call.var("id"))
     await call.send_empty(204)
 
 
 @route("containers.unpause")
 async def unpause(call: Call) -> None:
+    c = call.state.find(call.var("id"))
+    if c is not None and c.state.paused and call.deviant("unpause-noop"):
+        await call.send_empty(204)
+        return
     call.state.unpause(call.var("id"))
     await call.send_empty(204)
 
@@ -300,6 +329,15 @@ async def wait(call: Call) -> None:
 
 @route("containers.delete")
 async def delete(call: Call) -> None:
+    c = call.state.find(call.var("id"))
+    if c is not None and c.state.running and not call.flag("force") and not call.flag("link"):
+        if call.deviant("rm-running-409"):
+            raise DaemonError("Conflict, You cannot remove a running container. Stop the container before "
+                              "attempting removal or use -f")
+        if call.deviant("rm-running-removes"):
+            await call.state.remove(call.var("id"), force=True, link=False)
+            await call.send_empty(204)
+            return
     await call.state.remove(call.var("id"), force=call.flag("force"), link=call.flag("link"))
     await call.send_empty(204)
 

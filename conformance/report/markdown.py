@@ -70,6 +70,7 @@ def render_markdown(report: dict) -> str:
             continue
         out.append(f"| `{rid}` | {r['severity']} | {MARK[r['status']]} | {r['exchanges_judged']} | "
                    f"{r['findings']} | {_cell(r['statement'])} |")
+    out += coverage_lines(report)
     failing = [(rid, r) for rid, r in report["rules"].items() if r["status"] in ("fail", "noted")]
     if failing:
         out += ["", "## Findings", ""]
@@ -95,3 +96,28 @@ def render_markdown(report: dict) -> str:
     if leftovers:
         out += ["", "## Resources the suite could not remove", ""] + [f"- {x}" for x in leftovers]
     return "\n".join(out) + "\n"
+
+
+def coverage_lines(report: dict) -> list[str]:
+    """What the run exercised (routes, parameters and fields sent and generated), and failures by cause."""
+    cov = report.get("coverage")
+    if not cov:
+        return []
+    r, p, f = cov["routes"], cov["params"], cov["fields"]
+    out = ["", "## Coverage", "",
+           f"Routes exercised {r['exercised']}/{r['total']}, with a negative request {r['negative']}/{r['total']}; "
+           f"query parameters sent {p['sent']}/{p['total']}, with generated values {p['generated']}/{p['total']}; "
+           f"body fields sent {f['sent']}/{f['total']}, with generated values {f['generated']}/{f['total']}.", "",
+           "| Endpoint | Requests | Examples | Negative | Causes | Params sent/gen/total | Fields sent/gen/total |",
+           "|---|---|---|---|---|---|---|"]
+    for ep_id, c in cov["per_route"].items():
+        out.append(f"| `{ep_id}` | {c['requests']} | {c['examples']} | {c['negative']} | {', '.join(c['causes'])} | "
+                   f"{len(c['params_sent'])}/{len(c['params_generated'])}/{c['params']} | "
+                   f"{len(c['fields_sent'])}/{len(c['fields_generated'])}/{c['fields']} |")
+    causes = report.get("root_causes") or []
+    if causes:
+        out += ["", "## Failures by root cause", "", "| Rule | Cause | Answer | Tests | Endpoints |", "|---|---|---|---|---|"]
+        for g in causes:
+            out.append(f"| `{g['rule']}` | {g['cause'] or '-'} | {_cell(g['answer'] or '-')} | {len(g['tests'])} | "
+                       f"{', '.join(g['endpoints'])} |")
+    return out

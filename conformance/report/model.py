@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from ..spec import RULEBOOK, RULES, BodyKind, Rule, Severity, compare_versions
+from .coverage import coverage, oracle_differences, root_causes
 
 SCHEMA_VERSION = 1
 REQUEST_RULE_PREFIXES = ("v114.route.", "v114.version.other", "v114.param.", "v114.request.")
@@ -81,6 +82,8 @@ def rule_applies(rule: Rule, record: dict) -> bool:
         return ok and BodyKind.EMPTY in kinds
     if rid.startswith("v114.content-type."):
         return ok
+    if rid.startswith(("v114.outcome.", "v114.lifecycle.")):  # judged where the suite asserted them
+        return rid in (record.get("asserted") or [])
     return True
 
 
@@ -208,6 +211,9 @@ def build_report(*, target: dict, records: list[dict], tests: list[dict], wall_t
         "rules": rules_out,
         "tests": tests_out,
         "exchanges": [r for r in records if r["id"] in keep_exchanges],
+        "coverage": coverage(records),
+        "root_causes": root_causes(records, tests),
+        "oracle": oracle_differences(records),
     }
 
 

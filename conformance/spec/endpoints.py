@@ -594,7 +594,7 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         body=RequestBody(
             kind=BodyKind.JSON_OBJECT,
             fields=(BodyField("Resource", STR, "path in the container; a leading / is stripped", refers="path",
-                              values=("/etc/hostname", "etc/hostname", "/etc", "/bin/sh")),),
+                              values=("/bin/sh", "bin/echo", "/etc", "/bin/cat/")),),
             content_type="application/json",
             content_type_rule="always",
             required=True,
@@ -1103,14 +1103,16 @@ _BAD_TAG = Outcome(Cause.BAD_PARAMETER, 500, r"Illegal tag name: .+", "notes §2
 _NOT_MODIFIED = "notes §0.2 (304: no body, no Content-Type)"
 
 
-def _state(status: int, message: str, *states: str, source: str = "notes §2, §6.2") -> tuple[Outcome, ...]:
+def _state(status: int, message: str, *states: str, source: str = "notes §2, §6.2",
+           unless: str = "") -> tuple[Outcome, ...]:
     ct = None if status in (204, 304) else _PLAIN
-    return tuple(Outcome(Cause.STATE, status, message, source, when=s, content_type=ct) for s in states)
+    return tuple(Outcome(Cause.STATE, status, message, source, when=s, content_type=ct, unless=unless)
+                 for s in states)
 
 
 def _in_band(cause: Cause, message: str, source: str, when: str = "") -> Outcome:
     """An error after the JSON-message stream began: 200, then `{"errorDetail":…,"error":…}` (notes §3.4)."""
-    return Outcome(cause, 200, r'.*\{"errorDetail":\{"message":"' + message + r'"\},"error":"' + message + r'"\}\r\n',
+    return Outcome(cause, 200, r'.*\{"errorDetail":\{"message":"' + message + r'"\},"error":"' + message + r'"\}\r',
                    source, when=when, content_type="application/json")
 
 
@@ -1167,7 +1169,8 @@ _OUTCOMES: dict[str, tuple[Outcome, ...]] = {
     ),
     "containers.delete": (
         *_state(500, r"You cannot remove a running container\. Stop the container before attempting removal or "
-                r"use -f", "running", "paused", source="notes §2 delete, §6.2 (20.10: 409)"),
+                r"use -f", "running", "paused", source="notes §2 delete, §6.2 (20.10: 409)",
+                unless="force"),
         Outcome(Cause.NAME_CONFLICT, 409, r"Conflict, cannot remove the default name of the container",
                 "notes §0.2", when="link"),
     ),
@@ -1218,7 +1221,7 @@ _OUTCOMES: dict[str, tuple[Outcome, ...]] = {
     ),
     "system.build": (
         Outcome(Cause.MISSING_BODY, 500, r"Can't build a directory with no Dockerfile", "[S12 builder]"),
-        Outcome(Cause.NO_REGISTRY, 500, r"Error trying to use git: .+", "notes §2 build (remote)"),
+        Outcome(Cause.NO_REGISTRY, 500, r"Error trying to use git: .+", "notes §2 build (remote)", when="remote"),
     ),
     "system.auth": (
         Outcome(Cause.NO_REGISTRY, 500, r"(Invalid Registry endpoint|Server Error): .+", "notes §2 auth"),

@@ -71,6 +71,16 @@ _RULES: tuple[Rule, ...] = (
          "notes §0.2, §2"),
     Rule("v114.status.doc-only", WARN, "The status is listed by the doc but 1.2.0 never answers it on this "
          "route (e.g. wait on an unknown container is 500, not 404).", "status", "notes §5.13-14"),
+    Rule("v114.outcome.status", WARN, "For each cause (unknown container or image, name conflict, bad or "
+         "missing parameter, content type, body, container state, unreachable registry) the status is 1.2.0's, "
+         "and a request 1.2.0 serves (lenient forms included) succeeds; asserted by the suite from the rule "
+         "book's outcomes.", "status", "notes §0.2-§0.4, §2, §6.2"),
+    Rule("v114.outcome.body", WARN, "An answer to a cause has 1.2.0's body form: its Content-Type and the "
+         "message 1.2.0 words (`No such container: x`, an empty 404 for copy, ...); asserted by the suite.",
+         "body", "notes §0.2, §2"),
+    Rule("v114.lifecycle.state", ERR, "After a lifecycle transition the container is in the state the "
+         "transition leads to (inspect State.Running/Paused, the running list, wait's exit code); asserted by "
+         "the suite's state machine.", "status", "doc Containers; notes §2"),
     Rule("v114.status.no-body", ERR, "204 and 304 responses carry no body.", "status", "RFC 9110; notes §0.2"),
     Rule("v114.status.reason", INFO, "The reason phrase matches the status (the doc shows `201 OK`, "
          "`204 OK`; Go writes `Created`, `No Content`).", "status", "notes §5.10"),

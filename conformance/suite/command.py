@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "holds another target's report; a --report holding another target's is refused)")
     p.add_argument("--image", metavar="NAME", help="use this existing image instead of importing a busybox rootfs")
     p.add_argument("--read-only", action="store_true", help="run only the tests that change nothing")
+    p.add_argument("--oracle", choices=("reference",), help="also send every request to a fresh embedded "
+                   "reference daemon and report where the answers differ")
     p.add_argument("--target-name", help="name of the target in the report (default: detected)")
     p.add_argument("--fail-on", choices=("error", "warning", "never"), default="warning",
                    help="fail a test when its exchanges draw a daemon finding this bad (default: warning)")
@@ -130,6 +132,8 @@ def run_suite(args: argparse.Namespace) -> int:
         argv += ["--v114-image", args.image]
     if args.read_only:
         argv.append("--v114-read-only")
+    if args.oracle:
+        argv += ["--v114-oracle", args.oracle]
     if args.workers:
         argv += ["-n", str(args.workers)]
     if args.hypothesis_profile:

@@ -1,0 +1,96 @@
+"""Asserting 1.2.0's answer from the rule book, with failures a vendor can act on.
+
+`expect_outcome` and `expect_success` check one reply against the route's `Outcome` for a cause (or its
+success responses). A mismatch becomes a daemon finding of the rule it asserts on that exchange (so the
+report fails that rule, not whatever fired nearby) and an AssertionError whose message holds the rule id,
+what the target answered, what 1.2.0 answers and where that is written, and the requests as
+`curl --unix-socket` lines.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+
+from conformance.daemonurl import DaemonURL
+from conformance.report.coverage import SUITE_ASSERTION
+from conformance.spec import Endpoint, Outcome
+
+from .client import DaemonClient, ExchangeRecord, Reply
+
+STATUS_RULE = "v114.outcome.status"
+BODY_RULE = "v114.outcome.body"
+LIFECYCLE_RULE = "v114.lifecycle.state"
+_SKIP_HEADERS = {"host", "content-length"}
+
+
+def curl_command(url: DaemonURL, record: ExchangeRecord) -> str:
+    """One pasteable curl line for a recorded request (credentials already redacted in the record)."""
+    parts = ["curl", "-si", "-X", record.method]
+    if url.is_unix:
+        parts[1:1] = ["--unix-socket", url.path]
+        base = "http://docker"
+    else:
+        base = url.http_base.rstrip("/")
+    for name, value in record.request_headers:
+        if name.lower() not in _SKIP_HEADERS:
+            parts += ["-H", f"{name}: {value}"]
+    if record.request_body:
+        parts += ["--data-binary", record.request_body]
+    elif record.request_excerpt:
+        parts += ["--data-binary", "@body"]  # a binary or long body (tar): not reproducible inline
+    parts.append(base + record.target)
+    return shlex.join(parts)
+
+
+def reproduction(api: DaemonClient, records: Iterable[ExchangeRecord]) -> str:
+    return "\n".join(f"  $ {curl_command(api.url, r)}\n    -> {r.status}" for r in records)
+
+
+def _flag(record: ExchangeRecord, rule: str, message: str, evidence: str) -> None:
+    record.findings.append({"rule": rule, "severity": "warning" if rule != LIFECYCLE_RULE else "error",
+                            "message": message, "exchange": record.id, "where": SUITE_ASSERTION,
+                            "evidence": evidence[:300], "side": "daemon"})
+
+
+def fail(api: DaemonClient, reply: Reply, rule: str, what: str, expected: str, source: str,
+         steps: Iterable[ExchangeRecord] = ()) -> None:
+    """Record the broken rule on the exchange and raise the assertion with its reproduction."""
+    record = reply.record
+    got = f"{reply.status} {reply.headers.get('content-type') or '(no Content-Type)'} {reply.text[:200]!r}"
+    _flag(record, rule, f"{what}: got {got}; 1.2.0 answers {expected}", got)
+    shown = [*steps, record] if record not in steps else list(steps)
+    raise AssertionError(f"[{rule}] {what}\n  target answered: {got}\n  1.2.0 answers:   {expected}  ({source})\n"
+                         f"  reproduction:\n{reproduction(api, shown)}")
+
+
+def _content_type_matches(expected: str | None, got: str | None) -> bool:
+    if expected is None:
+        return not got
+    return (got or "").split(";")[0].strip().lower() == expected.split(";")[0].strip().lower()
+
+
+def expect_outcome(api: DaemonClient, ep: Endpoint, reply: Reply, outcome: Outcome, what: str,
+                   steps: Iterable[ExchangeRecord] = ()) -> None:
+    """The reply is 1.2.0's answer to `outcome.cause`: status first, then the body form."""
+    record = reply.record
+    record.asserted.append(STATUS_RULE)
+    record.cause = outcome.cause.value
+    expected = f"{outcome.status} {outcome.content_type or '(no Content-Type)'} /{outcome.message}/"
+    if reply.status != outcome.status:
+        fail(api, reply, STATUS_RULE, f"{ep.id}: {what} ({outcome.cause.value})", expected, outcome.source, steps)
+    record.asserted.append(BODY_RULE)
+    if not outcome.body_matches(reply.text) or not _content_type_matches(outcome.content_type, reply.headers.get("content-type")):
+        fail(api, reply, BODY_RULE, f"{ep.id}: {what} ({outcome.cause.value}): body form", expected,
+             outcome.source, steps)
+
+
+def expect_success(api: DaemonClient, ep: Endpoint, reply: Reply, what: str,
+                   steps: Iterable[ExchangeRecord] = ()) -> None:
+    """The reply is one of the route's success answers (1.2.0 serves this request)."""
+    reply.record.asserted.append(STATUS_RULE)
+    ok = {r.status for r in ep.responses}
+    if reply.status not in ok:
+        fail(api, reply, STATUS_RULE, f"{ep.id}: {what} is served by 1.2.0",
+             " or ".join(str(s) for s in sorted(ok)), "rule book responses; notes §0.3-§0.4 for lenient forms",
+             steps)
