@@ -29,8 +29,7 @@ from ..capture.redact import scrub_text
 from ..daemonurl import DaemonURL
 from ..spec import RULEBOOK
 from .chunked import ChunkedDecoder, ChunkedError
-from .heads import MAX_HEAD, HeadError, RequestHead, ResponseHead, body_length, parse_request_head, \
-    parse_response_head
+from .heads import MAX_HEAD, HeadError, RequestHead, ResponseHead, body_length, parse_request_head, parse_response_head
 from .ordering import EVENT_PRODUCERS, EventOrdering
 from .session import LiveExchange, ProxySession
 
@@ -275,7 +274,7 @@ class ClientConnection:
         try:
             if length == -1:
                 complete = await self._pump_chunked(client, ex, d_writer.write, ex.request_body,
-                                                    side="request", drain=d_writer.drain)
+                                                    side="request", drain=d_writer.drain) is None
             elif length:
                 complete = await self._pump_fixed(client, length, d_writer.write, ex.request_body,
                                                   drain=d_writer.drain)
@@ -367,10 +366,12 @@ class ClientConnection:
         if head.method == "HEAD" or resp.status in (204, 304):
             length = 0
         feed = ex.response_body
+        broken = False  # the daemon's framing broke: reported as v114.http.malformed, not as a short body
         if length == -1:
-            complete = await self._pump_chunked(d, ex, self._send_nowait, feed, side="response",
-                                                drain=self._drain)
-            why = None if complete else "daemon closed the connection inside the chunked body"
+            problem = await self._pump_chunked(d, ex, self._send_nowait, feed, side="response",
+                                               drain=self._drain)
+            complete, broken = problem is None, problem not in (None, "eof")
+            why = "daemon closed the connection inside the chunked body" if problem == "eof" else problem
         elif length is not None:
             complete = await self._pump_fixed(d, length, self._send_nowait, feed, drain=self._drain)
             why = None if complete else (f"daemon closed the connection inside the body "
@@ -380,8 +381,7 @@ class ClientConnection:
                 feed(data)
                 await self._send(data)
             complete, why = True, None
-        if ex.framing_error:  # reported as v114.http.malformed already, not as a cut-short body
-            why, complete = ex.framing_error, False
+        if broken:
             ex.abandon()
         self._answered_all = True
         ex.response_end(complete)
@@ -429,12 +429,14 @@ class ClientConnection:
         return True
 
     async def _pump_chunked(self, src: _Source, ex: LiveExchange, send: Callable[[bytes], object],
-                            feed: Callable[[bytes], None], side: str, drain) -> bool:
+                            feed: Callable[[bytes], None], side: str, drain) -> str | None:
+        """None once the body ended; "eof" when the connection ended first; otherwise why its framing
+        broke (the bytes went on as they came; the message ends there and the caller closes)."""
         decoder = ChunkedDecoder()
         while True:
             data = await src.read()
             if not data:
-                return False
+                return "eof"
             try:
                 payload = decoder.feed(data)
             except ChunkedError as exc:
@@ -444,9 +446,7 @@ class ClientConnection:
                 await drain()
                 ex.note("v114.http.malformed", f"chunked body: {exc}", f"body@{ex.body_bytes(side)}",
                         data[:EVIDENCE], side)
-                if side == "response":
-                    ex.framing_error = f"malformed chunked body: {exc}"
-                return side == "response"  # the response ends there; the caller closes
+                return f"malformed chunked body: {exc}"
             if payload:
                 feed(payload)
             if decoder.done:
@@ -456,7 +456,7 @@ class ClientConnection:
                     data = data[:len(data) - len(rest)]
                 send(data)
                 await drain()
-                return True
+                return None
             send(data)
             await drain()
 

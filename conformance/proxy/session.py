@@ -226,7 +226,6 @@ class LiveExchange:
         self.hijacked = False
         self.error: str | None = None
         self.cut: str | None = None  # "client" or "proxy" when one of them ended the exchange early
-        self.framing_error: str | None = None  # a relay's word that the daemon's framing broke
         self.announced = False
         self.websocket = False  # a websocket attach (its messages, not raw bytes, are kept)
         self._ws_readers = None
