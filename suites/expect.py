@@ -80,9 +80,18 @@ def expect_outcome(api: DaemonClient, ep: Endpoint, reply: Reply, outcome: Outco
     if reply.status != outcome.status:
         fail(api, reply, STATUS_RULE, f"{ep.id}: {what} ({outcome.cause.value})", expected, outcome.source, steps)
     record.asserted.append(BODY_RULE)
-    if not outcome.body_matches(reply.text) or not _content_type_matches(outcome.content_type, reply.headers.get("content-type")):
+    content_type = reply.headers.get("content-type")
+    if not outcome.body_matches(reply.text) or not _content_type_matches(outcome.content_type, content_type):
         fail(api, reply, BODY_RULE, f"{ep.id}: {what} ({outcome.cause.value}): body form", expected,
              outcome.source, steps)
+
+
+def expect_form(api: DaemonClient, reply: Reply, ok: bool, what: str, expected: str, source: str,
+                steps: Iterable[ExchangeRecord] = ()) -> None:
+    """A served answer has 1.2.0's body form (`ok` says whether it has): asserted as `v114.outcome.body`."""
+    reply.record.asserted.append(BODY_RULE)
+    if not ok:
+        fail(api, reply, BODY_RULE, what, expected, source, steps)
 
 
 def expect_success(api: DaemonClient, ep: Endpoint, reply: Reply, what: str,

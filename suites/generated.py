@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from hypothesis import strategies as st
 
-from conformance.spec import RULEBOOK, BodyKind, Cause, Endpoint, Outcome
+from conformance.spec import BodyKind, Cause, Endpoint, Outcome
 from conformance.spec.endpoints import LOOPBACK_REGISTRY
 from conformance.streams.values import parse_bool
 

@@ -80,7 +80,7 @@ class ReferenceOracle:
             a, b = json.loads(target_body), json.loads(reference_body)
         except ValueError:
             return
-        if isinstance(a, dict) and isinstance(b, dict) and isinstance(a.get("Id"), str) and isinstance(b.get("Id"), str):
+        if all(isinstance(x, dict) and isinstance(x.get("Id"), str) for x in (a, b)):
             full = a["Id"].removeprefix("sha256:")
             self._ids[full], self._ids[full[:12]] = b["Id"], b["Id"][:12]
 

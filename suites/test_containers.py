@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from .expect import expect_form
 from .resources import HOST_CONFIG
 from .strategies import bool_values, container_names, create_configs, list_queries
 
@@ -51,6 +52,21 @@ def test_create_with_generated_config(api, image, names, data):
     if body.get("ExposedPorts"):
         assert set(body["ExposedPorts"]) <= set(info["Config"]["ExposedPorts"] or {})
     api.delete(f"/containers/{r.json()['Id']}", {"force": 1})
+
+
+@pytest.mark.endpoints("containers.create")
+def test_create_without_warnings_answers_null(api, containers, names):
+    """1.2.0 encodes no warnings as `"Warnings":null` (engine SetList(nil), notes §0.5); 20.10 answers `[]`."""
+    r = api.post("/containers/create", {"name": names()}, json_body=containers.config(["true"]))
+    assert r.status == 201, r.text
+    try:
+        warnings = r.json().get("Warnings", "absent")
+        expect_form(api, r, warnings is None or (isinstance(warnings, list) and bool(warnings)),
+                    "containers.create: a create without warnings answers Warnings null",
+                    '201 {"Id":"<64 hex>","Warnings":null} (a list only when there are warnings)',
+                    "notes §0.5, §2 create, §6.2")
+    finally:
+        containers.remove(r.json()["Id"])
 
 
 @pytest.mark.endpoints("containers.create")

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from conformance.spec import RULEBOOK
 
 from .expect import expect_outcome, expect_success
-from .generated import (Subjects, build, created_by, focus_cases, generated_requests, mentions, names_a_container,
-                        send)
+from .generated import Subjects, build, created_by, focus_cases, generated_requests, mentions, names_a_container, send
 from .strategies import Refs
 
 _READS_OUTPUT = {ep.id for ep in RULEBOOK if any(r.kind.value == "stdio" for r in ep.responses)}

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.busybox import busybox_rootfs
-from conformance.spec import RULEBOOK
 from conformance.frames import demux
+from conformance.spec import RULEBOOK
 
 from .strategies import build_contexts
 

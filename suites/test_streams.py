@@ -9,14 +9,20 @@ import tarfile
 import threading
 import time
 
+import httpx
 import pytest
 from hypothesis import given
 
 from conformance.frames import demux
+from conformance.spec import RULEBOOK, Cause
 
+from .client import Reply
+from .expect import BODY_RULE, expect_form, expect_outcome, fail
 from .strategies import printable_lines, stdin_payloads
 
 TIMESTAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) ")
+# Go's time.RFC3339Nano: the fraction loses its trailing zeros (and its dot when nothing is left)
+GO_RFC3339NANO = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?(Z|[+-]\d\d:\d\d)")
 
 
 def _cat_container(containers, tty: bool = False) -> str:
@@ -63,8 +69,17 @@ def test_attach_logs_replay(api, containers):
 
 @pytest.mark.endpoints("containers.attach")
 def test_attach_unknown_container(api, names):
+    """1.2.0 looks the container up before it hijacks: an ordinary plain-text 404 with a Content-Length (notes
+    §3.1). 20.10 hijacks first and writes its 404 raw: raw-stream Content-Type, no framing, then close (§6.2)."""
+    ep = RULEBOOK["containers.attach"]
     with api.attach(f"{names.prefix}-nope", {"stream": 1, "stdout": 1}) as session:
-        assert session.status == 404
+        pass
+    reply = Reply(session.status, httpx.Headers(session.headers), bytes(session.output), session._rec.record)
+    expect_outcome(api, ep, reply, ep.outcome(Cause.UNKNOWN_CONTAINER), "attach to an unknown container")
+    framed = any(k.lower() in ("content-length", "transfer-encoding") for k, _ in session.headers)
+    if not framed:
+        fail(api, reply, BODY_RULE, "containers.attach: the 404 is an ordinary response, not written after a hijack",
+             "404 text/plain with a Content-Length, before any hijack", "notes §3.1, §6.2")
 
 
 def _logs(api, cid, **params):
@@ -99,6 +114,22 @@ def test_logs_tail_and_timestamps(api, containers):
     for line, word in zip(lines, (b"one", b"two", b"three"), strict=True):
         assert TIMESTAMP.match(line), line
         assert line.endswith(b" " + word)
+
+
+@pytest.mark.endpoints("containers.logs")
+def test_logs_timestamps_are_go_rfc3339nano(api, containers):
+    """1.2.0 stamps each line with time.RFC3339Nano, trailing zeros of the fraction trimmed (notes §2 logs);
+    20.10 writes a fixed 9 digits. Each line gets its own stamp, so among 200 about one in ten ends in 0:
+    a fixed-width fraction shows (0.9**200 is the chance it does not)."""
+    cid = containers.run_to_end(["sh", "-c", "yes | head -c 400"])
+    r = _logs(api, cid, stdout=1, timestamps=1)
+    out, _ = demux(r.content)
+    stamps = [line.split(b" ", 1)[0] for line in out.splitlines()]
+    assert len(stamps) == 200 and all(TIMESTAMP.match(s + b" ") for s in stamps), out[:300]
+    fixed = [s.decode() for s in stamps if not GO_RFC3339NANO.fullmatch(s)]
+    expect_form(api, r, not fixed, f"containers.logs: timestamps=1 stamps are RFC3339Nano, trailing zeros trimmed "
+                f"({len(fixed)} of {len(stamps)} are not, e.g. {fixed[:3]})",
+                "2026-11-28T10:49:43.51087251Z (Go's time.RFC3339Nano)", "notes §2 logs, §6.2")
 
 
 @pytest.mark.endpoints("containers.logs")
