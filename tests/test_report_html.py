@@ -214,3 +214,45 @@ def test_write_reports_and_replay_write_html(tmp_path, report):
     majors = [r["id"] for r in replay["exchanges"] if r["major"]]
     assert majors and all(f"x-{i}" in tree.classes for i in majors)
     assert all(tree.classes[f"x-{i}"] == "sev-error" for i in majors)
+
+
+def test_coverage_and_root_cause_sections_carry_what_report_md_has():
+    """report.html shows report.md's coverage table and its failures by root cause, row for row."""
+    from conformance.report.markdown import render_markdown
+
+    dockerd = load_report(EXAMPLES / "dockerd")
+    html = render_html(dockerd)
+    tree = _parse(html)
+    md = render_markdown(dockerd)
+    cov = dockerd["coverage"]
+    headline = (f"Routes exercised {cov['routes']['exercised']}/{cov['routes']['total']}, with a negative request "
+                f"{cov['routes']['negative']}/{cov['routes']['total']}")
+    assert headline in md and headline in html
+    for ep_id, c in cov["per_route"].items():
+        row = html[html.index(f"<tr id='cov-{ep_id}'"):]
+        row = row[:row.index("</tr>")]
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert cells[1:4] == [str(c["requests"]), str(c["examples"]), str(c["negative"])], ep_id
+        assert cells[5] == f"{len(c['params_sent'])}/{len(c['params_generated'])}/{c['params']}", ep_id
+        assert ("ok" in tree.classes[f"cov-{ep_id}"].split()) == bool(c["requests"]), ep_id
+    groups = dockerd["root_causes"]
+    assert len(groups) > 10
+    md_rows = md[md.index("## Failures by root cause"):].count("\n| `v114.")
+    html_rows = [k for k in tree.classes if k.startswith("cause-")]
+    assert md_rows == len(html_rows) == len(groups)
+    for n, g in enumerate(groups, 1):
+        row = html[html.index(f"<tr id='cause-{n}'"):]
+        row = row[:row.index("</tr>")]
+        assert f"href='#rule-{g['rule']}'" in row and f"<summary>{len(g['tests'])}</summary>" in row
+        assert all(f"href='#test-{t}'" in row for t in g["tests"])
+        assert tree.classes[f"cause-{n}"] == f"sev-{dockerd['rules'][g['rule']]['severity']}"
+        assert "ok" not in tree.classes[f"cause-{n}"].split()  # failures stay in the failures-only view
+
+
+def test_sections_without_data_are_left_out(report):
+    anchors = [s.anchor for s in REPORT_SECTIONS if s.applies(report)]
+    assert "coverage" in anchors and "root-causes" in anchors  # the fixture has two failing tests with findings
+    bare = {k: v for k, v in report.items() if k not in ("coverage", "root_causes")}
+    html = render_html(bare)
+    assert "<section id='coverage'>" not in html and "<section id='root-causes'>" not in html
+    assert "<section id='coverage'>" in render_html(report)
