@@ -9,11 +9,12 @@ what the target answered, what 1.2.0 answers and where that is written, and the 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 
+from conformance.capture.redact import scrub_text
 from conformance.daemonurl import DaemonURL
 from conformance.report.coverage import SUITE_ASSERTION
+from conformance.report.reproduce import record_curl
 from conformance.spec import Endpoint, Outcome
 
 from .client import DaemonClient, ExchangeRecord, Reply
@@ -21,47 +22,37 @@ from .client import DaemonClient, ExchangeRecord, Reply
 STATUS_RULE = "v114.outcome.status"
 BODY_RULE = "v114.outcome.body"
 LIFECYCLE_RULE = "v114.lifecycle.state"
-_SKIP_HEADERS = {"host", "content-length"}
 
 
 def curl_command(url: DaemonURL, record: ExchangeRecord) -> str:
-    """One pasteable curl line for a recorded request (credentials already redacted in the record)."""
-    parts = ["curl", "-si", "-X", record.method]
-    if url.is_unix:
-        parts[1:1] = ["--unix-socket", url.path]
-        base = "http://docker"
-    else:
-        base = url.http_base.rstrip("/")
-    for name, value in record.request_headers:
-        if name.lower() not in _SKIP_HEADERS:
-            parts += ["-H", f"{name}: {value}"]
-    if record.request_body:
-        parts += ["--data-binary", record.request_body]
-    elif record.request_excerpt:
-        parts += ["--data-binary", "@body"]  # a binary or long body (tar): not reproducible inline
-    parts.append(base + record.target)
-    return shlex.join(parts)
+    """One pasteable curl line for a recorded request (credentials redacted, conformance/report/reproduce.py)."""
+    return record_curl(url, record.to_dict())
 
 
 def reproduction(api: DaemonClient, records: Iterable[ExchangeRecord]) -> str:
     return "\n".join(f"  $ {curl_command(api.url, r)}\n    -> {r.status}" for r in records)
 
 
-def _flag(record: ExchangeRecord, rule: str, message: str, evidence: str) -> None:
+def _flag(record: ExchangeRecord, rule: str, message: str, evidence: str, expected: str = "", source: str = "",
+          steps: Iterable[ExchangeRecord] = ()) -> None:
+    """The broken rule as a daemon finding on the exchange, with what a reproduction needs: 1.2.0's answer,
+    where that is written, and the exchanges that lead to it (conformance/report/reproduce.py)."""
     record.findings.append({"rule": rule, "severity": "warning" if rule != LIFECYCLE_RULE else "error",
-                            "message": message, "exchange": record.id, "where": SUITE_ASSERTION,
-                            "evidence": evidence[:300], "side": "daemon"})
+                            "message": scrub_text(message), "exchange": record.id, "where": SUITE_ASSERTION,
+                            "evidence": scrub_text(evidence)[:300], "side": "daemon", "expected": expected,
+                            "source": source, "steps": [r.id for r in steps]})
 
 
 def fail(api: DaemonClient, reply: Reply, rule: str, what: str, expected: str, source: str,
          steps: Iterable[ExchangeRecord] = ()) -> None:
     """Record the broken rule on the exchange and raise the assertion with its reproduction."""
     record = reply.record
-    got = f"{reply.status} {reply.headers.get('content-type') or '(no Content-Type)'} {reply.text[:200]!r}"
-    _flag(record, rule, f"{what}: got {got}; 1.2.0 answers {expected}", got)
+    ctype = reply.headers.get("content-type") or "(no Content-Type)"
+    got = f"{reply.status} {ctype} {scrub_text(reply.text[:200])!r}"
     shown = [*steps, record] if record not in steps else list(steps)
-    raise AssertionError(f"[{rule}] {what}\n  target answered: {got}\n  1.2.0 answers:   {expected}  ({source})\n"
-                         f"  reproduction:\n{reproduction(api, shown)}")
+    _flag(record, rule, f"{what}: got {got}; 1.2.0 answers {expected}", got, expected, source, shown)
+    raise AssertionError(scrub_text(f"[{rule}] {what}\n  target answered: {got}\n  1.2.0 answers:   {expected}  "
+                                    f"({source})\n  reproduction:\n{reproduction(api, shown)}"))
 
 
 def _content_type_matches(expected: str | None, got: str | None) -> bool:

@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 from hypothesis import strategies as st
 
+from conformance.capture.redact import REDACTED, SECRET_FIELDS
 from conformance.spec import BodyKind, Cause, Endpoint, Outcome
 from conformance.spec.endpoints import LOOPBACK_REGISTRY
 from conformance.streams.values import parse_bool
 
-from .client import DaemonClient, Reply
+from .client import DaemonClient, ExchangeRecord, Reply
 from .expect import LIFECYCLE_RULE, fail
 from .resources import HOST_CONFIG, Names
 from .strategies import Refs, Value, endpoint_spaces, tar_of, unread_spaces
@@ -85,11 +86,16 @@ class GeneratedRequest:
         return None
 
     def describe(self) -> str:
-        sent = ", ".join(f"{k}={v.value!r} ({v.form}{', ' + v.cause.value if v.cause else ''})"
+        sent = ", ".join(f"{k}={_shown(k, v.value)} ({v.form}{', ' + v.cause.value if v.cause else ''})"
                          for k, v in self.values.items())
         state = f" on a {self.state} container" if self.state else ""
         return f"{self.endpoint.method} {self.endpoint.path}{state} with {sent or 'nothing generated'}" + \
             (f"; variant {self.bad}" if self.bad in REQUEST_CAUSES else "")
+
+
+def _shown(key: str, value: Any) -> str:
+    """A drawn value as a failure message shows it: credentials (an AuthConfig's password, auth) redacted."""
+    return repr(REDACTED) if key.lstrip("?").lower() in SECRET_FIELDS and value is not None else repr(value)
 
 
 def _text(value: Any) -> str | None:
@@ -204,10 +210,25 @@ class Subjects:
     containers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     wait_for_output: bool = True  # running subjects have logged their first line (logs, attach need it)
+    made_by: list[ExchangeRecord] = field(default_factory=list)  # the requests that made the subjects
 
     def container(self, state: str, name: str | None = None) -> tuple[str, str]:
-        with setup_exchanges(self.api):
+        with setup_exchanges(self.api), self._recording():
             return self._container(state, name)
+
+    @contextmanager
+    def _recording(self) -> Iterator[None]:
+        log = self.api.log
+        start = len(log.records)
+        try:
+            yield
+        finally:
+            made = log.records[start:]  # a slice is taken whole under the GIL; records are only appended
+            self.made_by += [r for r in made if r.test.endswith(SETUP_SUFFIX) and r.method not in ("GET", "HEAD")]
+
+    def steps(self) -> list[ExchangeRecord]:
+        """The state-changing requests that made the subjects: a reproduction's first steps."""
+        return list(self.made_by)
 
     def _container(self, state: str, name: str | None) -> tuple[str, str]:
         name = name or self.names("g")
@@ -236,7 +257,7 @@ class Subjects:
         return cid, name
 
     def tag(self, registry: bool = False) -> str:
-        with setup_exchanges(self.api):
+        with setup_exchanges(self.api), self._recording():
             return self._tag(registry)
 
     def _tag(self, registry: bool) -> str:

@@ -269,13 +269,16 @@ class SuiteSession:
 
         if self.target_info is None:
             self.identify()
-        records = [r.to_dict() for r in self.log.records] + self.worker_records
+        from conformance.report.reproduce import attach_reproductions, redacted_record
+
+        records = [redacted_record(r) for r in [r.to_dict() for r in self.log.records] + self.worker_records]
         opt = self.config.option
         self.report = build_report(
             target=self.target_info or {}, records=records, tests=[vars(r) for r in self.results.values()],
             wall_time=time.time() - self.started, started=self.started,
             options={"read_only": opt.v114_read_only, "fail_on": opt.v114_fail_on, "run_id": opt.v114_run_id,
                      "leftovers": self.leftovers})
+        attach_reproductions(self.report, records)
         if opt.v114_report:
             write_reports(self.report, Path(opt.v114_report))
 

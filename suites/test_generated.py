@@ -72,9 +72,9 @@ def run_example(api, image, names, saved_image, endpoint, data, focus=None, caus
         subjects.images += made_images
         outcome = req.expected(built.params)
         if outcome is None:
-            expect_success(api, endpoint, reply, req.describe())
+            expect_success(api, endpoint, reply, req.describe(), subjects.steps())
         else:
-            expect_outcome(api, endpoint, reply, outcome, req.describe())
+            expect_outcome(api, endpoint, reply, outcome, req.describe(), subjects.steps())
     finally:
         api.example = ""
         subjects.close()

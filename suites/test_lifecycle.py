@@ -97,7 +97,9 @@ def lifecycle_machine(api, containers: ContainerFactory):
 
         @rule(target=handles)
         def create(self) -> Model:
+            start = len(api.log.records)
             m = Model(containers.create(RUNNING_CMD))
+            m.steps += [r for r in api.log.records[start:] if r.endpoint == "containers.create"]  # step one
             self.models.append(m)
             return m
 
@@ -272,7 +274,7 @@ def test_transition(api, image, names, action, state):
     subjects = Subjects(api, image, names)
     try:
         cid = subjects.container("exited" if state == "removed" else state)[0]
-        steps = []
+        steps = subjects.steps()
         if state == "removed":
             steps.append(api.delete(f"/containers/{cid}", {"force": 1, "v": 1}).record)
         body = HOST_CONFIG if action == "start" and state == "created" else None

@@ -50,8 +50,8 @@ def coverage(records: list[dict]) -> dict:
               "negative": sum(1 for r in per_route.values() if r["negative"])}
     return {
         "routes": routes,
-        "params": dict(zip(("total", "sent", "generated"), totals["params"])),
-        "fields": dict(zip(("total", "sent", "generated"), totals["fields"])),
+        "params": dict(zip(("total", "sent", "generated"), totals["params"], strict=True)),
+        "fields": dict(zip(("total", "sent", "generated"), totals["fields"], strict=True)),
         "per_route": per_route,
     }
 

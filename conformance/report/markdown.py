@@ -87,6 +87,7 @@ def render_markdown(report: dict) -> str:
         out.append("None.")
     for t in failed:
         out += [f"### `{t['nodeid']}` ({t['outcome']})", "", "```", t.get("message", "")[:1500], "```", ""]
+        out += reproduction_lines(t)
     client = [(rid, r) for rid, r in report["rules"].items() if r["status"] == "client"]
     if client:
         out += ["", "## Request rules the suite broke on purpose", "",
@@ -116,8 +117,28 @@ def coverage_lines(report: dict) -> list[str]:
                    f"{len(c['fields_sent'])}/{len(c['fields_generated'])}/{c['fields']} |")
     causes = report.get("root_causes") or []
     if causes:
-        out += ["", "## Failures by root cause", "", "| Rule | Cause | Answer | Tests | Endpoints |", "|---|---|---|---|---|"]
+        out += ["", "## Failures by root cause", "", "| Rule | Cause | Answer | Tests | Endpoints |",
+                "|---|---|---|---|---|"]
         for g in causes:
             out.append(f"| `{g['rule']}` | {g['cause'] or '-'} | {_cell(g['answer'] or '-')} | {len(g['tests'])} | "
                        f"{', '.join(g['endpoints'])} |")
+    return out
+
+
+def reproduction_lines(test: dict) -> list[str]:
+    """A failed test's reproductions: the curl lines to paste, what the target answered, 1.2.0's answer."""
+    out: list[str] = []
+    for r in test.get("reproductions") or []:
+        rule = f"`{r['rule']}`" if r["rule"] else "the test's assertion"
+        out += [f"Reproduction of {rule} (exchange `{r['exchange']}`):", "", "```sh"]
+        if r.get("left_out"):
+            out.append(f"# {r['left_out']} earlier step(s) left out")
+        for step in r["steps"]:
+            out += [step["curl"], f"#   -> {step['status']}"]
+        out += ["```", "", f"- target answered: `{_cell(r['answered'])}`",
+                f"- 1.2.0 answers: {_cell(r['expected'])} ({_cell(r['source'])})"]
+        for d in r.get("reference_differences") or []:
+            out.append(f"- the reference daemon answers otherwise ({d['kind']} {_cell(d['where'])}): reference "
+                       f"`{_cell(d['recorded'])}`, target `{_cell(d['now'])}`")
+        out.append("")
     return out
