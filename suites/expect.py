@@ -94,3 +94,22 @@ def expect_success(api: DaemonClient, ep: Endpoint, reply: Reply, what: str,
         fail(api, reply, STATUS_RULE, f"{ep.id}: {what} is served by 1.2.0",
              " or ".join(str(s) for s in sorted(ok)), "rule book responses; notes §0.3-§0.4 for lenient forms",
              steps)
+
+
+ORACLE_SOURCE = "the fresh reference daemon's answer to the same requests (--v114-oracle reference)"
+
+
+def expect_same_as_reference(api: DaemonClient, reply: Reply, what: str,
+                             steps: Iterable[ExchangeRecord] = ()) -> None:
+    """Under `--v114-oracle reference`: the target answered as the reference daemon did (suites/oracle.py).
+    A difference fails the step, so hypothesis shrinks the example or step sequence that shows it; one where
+    the reference only simplifies (restart policies, binds, ...) says nothing about the target and passes."""
+    record = reply.record
+    if not record.oracle_label:
+        return
+    status = any(d["kind"] == "status" for d in record.oracle)
+    rule = STATUS_RULE if status else BODY_RULE
+    record.asserted.append(rule)
+    if record.oracle_label == "differs":
+        shown = "; ".join(f"{d['kind']} {d['where']}: {d['recorded']}" for d in record.oracle[:5])
+        fail(api, reply, rule, f"{what}: the reference daemon answers otherwise", shown, ORACLE_SOURCE, steps)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conformance.spec import RULEBOOK
 
-from .expect import expect_outcome, expect_success
+from .expect import expect_outcome, expect_same_as_reference, expect_success
 from .generated import Subjects, build, created_by, focus_cases, generated_requests, mentions, names_a_container, send
 from .strategies import Refs
 
@@ -75,6 +75,7 @@ def run_example(api, image, names, saved_image, endpoint, data, focus=None, caus
             expect_success(api, endpoint, reply, req.describe(), subjects.steps())
         else:
             expect_outcome(api, endpoint, reply, outcome, req.describe(), subjects.steps())
+        expect_same_as_reference(api, reply, req.describe(), subjects.steps())
     finally:
         api.example = ""
         subjects.close()

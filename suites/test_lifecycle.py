@@ -20,7 +20,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, 
 from conformance.spec import RULEBOOK, Cause
 
 from .client import ExchangeRecord, Reply
-from .expect import LIFECYCLE_RULE, expect_outcome, expect_success, fail
+from .expect import LIFECYCLE_RULE, expect_outcome, expect_same_as_reference, expect_success, fail
 from .generated import RUNNING_CMD
 from .resources import HOST_CONFIG, ContainerFactory
 
@@ -85,9 +85,10 @@ def lifecycle_machine(api, containers: ContainerFactory):
             label = f"{action} of a {m.state} container{what}"
             if outcome is None:
                 expect_success(api, ep, reply, label, m.steps)
-                return True
-            expect_outcome(api, ep, reply, outcome, label, m.steps)
-            return False
+            else:
+                expect_outcome(api, ep, reply, outcome, label, m.steps)
+            expect_same_as_reference(api, reply, label, m.steps)
+            return outcome is None
 
         def _post(self, m: Model, action: str, params=None, json_body=None) -> Reply:
             return api.post(f"/containers/{m.id}/{action}", params, json_body=json_body)
@@ -294,6 +295,7 @@ def test_transition(api, image, names, action, state):
         else:
             expect_success(api, ep, r, label, steps)
             after = "removed" if action.startswith("rm") else LEADS.get(action, {}).get(state, state)
+        expect_same_as_reference(api, r, label, steps)
         if after in ("exited",) and state != "exited":
             _until_stopped(api, cid)
         check = api.get(f"/containers/{cid}/json")

@@ -151,8 +151,18 @@ def test_two_reference_daemons_do_not_differ(tmp_path):
 
 def test_the_oracle_reports_what_a_deviating_target_does_differently(tmp_path):
     code, report, output = run_suite(tmp_path, "--v114-oracle", "reference", "--v114-reference-deviate",
-                                     "stop-stopped-204", "-k", "test_transition", timeout=300)
+                                     "stop-stopped-204", "--v114-reference-deviate", "changes-null",
+                                     "-k", "test_transition or test_container_lifecycle", timeout=300)
+    assert code == 1, output
     oracle = report["oracle"]
     assert "containers.stop" in oracle["by_route"], oracle
     assert any(d["kind"] == "status" and d["recorded"] == "304" and d["now"] == "204"
                for e in oracle["examples"] for d in e["differences"]), oracle["examples"]
+    # a difference fails the step that shows it, and hypothesis shrinks the sequence to create + that step
+    (machine,) = [t for t in report["tests"] if t["nodeid"] == "test_lifecycle.py::test_container_lifecycle"]
+    assert machine["outcome"] == "failed" and "state.create()" in machine["message"]
+    first = machine["reproductions"][0]
+    assert first["rule"].startswith("v114.outcome.") and len(first["steps"]) == 2, first
+    assert first["steps"][0]["status"] == 201 and "/containers/create" in first["steps"][0]["curl"]
+    minimal = machine["message"][machine["message"].index("state = Lifecycle()"):]
+    assert minimal.count("state.create()") == 1 and minimal.count("(m=containers_0") == 1, minimal

@@ -73,10 +73,18 @@ def test_a_checker_finding_gets_its_example_or_the_state_changes_before_it():
     plain = [_rec(5, "POST", "/v1.14/containers/create", 201, test="t::plain"),
              _rec(6, test="t::plain"),
              _rec(7, test="t::plain", findings=[_finding("v114.json.schema")])]
+    a, b = "a" * 64, "b" * 64  # two containers of one state machine: only the one the finding names counts
+    machine = [_rec(10, "POST", "/v1.14/containers/create", 201, test="t::m", response=f'{{"Id":"{a}"}}'),
+               _rec(11, "POST", "/v1.14/containers/create", 201, test="t::m", response=f'{{"Id":"{b}"}}'),
+               _rec(12, "POST", f"/v1.14/containers/{b}/start", 204, test="t::m"),
+               _rec(13, "POST", f"/v1.14/containers/{a}/start", 204, test="t::m"),
+               _rec(14, target=f"/v1.14/containers/{a}/changes", test="t::m",
+                    findings=[_finding("v114.json.null-list")])]
     bare = [_rec(8, "POST", "/v1.14/containers/c3/kill", 204, test="t::bare")]
     tests = [{"nodeid": n, "outcome": "failed", "message": "E   assert 204 == 500\nmore"}
-             for n in ("t::gen", "t::plain", "t::bare")]
-    out = reproductions(gen + plain + bare, tests, SOCK)
+             for n in ("t::gen", "t::plain", "t::bare", "t::m")]
+    out = reproductions(gen + plain + bare + machine, tests, SOCK)
+    assert [s["exchange"] for s in out["t::m"][0]["steps"]] == ["m-00010", "m-00013", "m-00014"]
     assert [s["exchange"] for s in out["t::gen"][0]["steps"]] == ["m-00002", "m-00003", "m-00004"]
     assert [s["exchange"] for s in out["t::plain"][0]["steps"]] == ["m-00005", "m-00007"]
     assert out["t::plain"][0]["expected"].startswith("A JSON response body has the shape")  # the rule's statement

@@ -9,6 +9,7 @@ line goes through the redaction module once more: records from any source come o
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ ANSWER_EXCERPT = 200
 _FAILING = ("error", "warning")
 _SKIP_HEADERS = {"host", "content-length"}
 _READS = ("GET", "HEAD", "OPTIONS")
+_FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def curl_command(url: DaemonURL | str, method: str, target: str, headers: Iterable[tuple[str, str]] = (),
@@ -65,12 +67,18 @@ def answer_text(record: dict) -> str:
 
 
 def _context(recs: list[dict], i: int) -> list[dict]:
-    """What leads to exchange i of a test: its generated example's exchanges, else the test's earlier
-    requests that change state (creates, starts), then the exchange itself."""
+    """What leads to exchange i of a test: its generated example's exchanges; else the earlier requests that
+    changed the container it names (its create included); else the test's earlier state-changing requests."""
     rec = recs[i]
     if rec.get("example"):
         return [r for r in recs[:i] if r.get("example") == rec["example"]] + [rec]
-    return [r for r in recs[:i] if r.get("method") not in _READS] + [rec]
+    changes = [r for r in recs[:i] if r.get("method") not in _READS]
+    named = _FULL_ID.search(rec["target"])
+    if named:
+        cid = named.group(0)
+        changes = [r for r in changes if cid in r["target"] or
+                   (r["target"].split("?")[0].endswith("/containers/create") and cid in (r.get("response") or ""))]
+    return changes + [rec]
 
 
 def _reproduction(url: str, finding: dict | None, rec: dict, steps: list[dict], message: str = "") -> dict:
@@ -105,7 +113,8 @@ def reproductions(records: list[dict], tests: list[dict], url: str) -> dict[str,
         recs = by_test.get(nodeid, [])
         items: list[dict] = []
         seen: set[tuple] = set()
-        for i, rec in enumerate(recs):
+        # newest first: a hypothesis test replays its shrunk, minimal example last
+        for i, rec in reversed(list(enumerate(recs))):
             for f in rec.get("findings", []):
                 key = (f["rule"], rec.get("endpoint"))
                 if f.get("side") != "daemon" or f.get("severity") not in _FAILING or key in seen:
