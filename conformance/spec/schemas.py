@@ -4,6 +4,15 @@ Response schemas require the top-level keys 1.2.0 always sends and check their J
 forbid extra keys (the checker reports those as info, using `V114_KEYS`). Nested objects require only
 the keys that 1.2.0 and later daemons share, and type-check the rest when present.
 
+Each object also says what the v1.14 doc's example shows of it, so the checker grades by the scheme
+(`error`: against the doc and 1.2.0; `warning`: against 1.2.0 where the doc is silent or wrong):
+- `x-doc-omits`: keys 1.2.0 sends that the doc's example does not show (notes §5). Missing, or of
+  another type, they are a warning (`v114.json.field-missing`, `v114.json.type-drift`), and so is
+  anything nested inside them;
+- `x-doc-type`: keys the doc shows with another type than 1.2.0's (its booleans for /info's 0/1
+  flags, a list for `IndexServerAddress`): a value of the doc's type is a warning, not an error.
+Plain JSON Schema validation ignores both: it checks the 1.2.0 shape (the OpenAPI document's view).
+
 Where 1.2.0 itself varies the schemas are tolerant:
 - `Env.Encode` re-types any string value that happens to be valid JSON (notes §0.5), so free-text fields
   (`Path`, image `Comment`/`Author`, history `CreatedBy`, `GitCommit`) accept any JSON type;
@@ -31,12 +40,25 @@ STRINGS_OR_NULL: Schema = {"type": ["array", "null"], "items": STRING}
 OBJECT_OR_NULL: Schema = {"type": ["object", "null"]}
 FLAG: Schema = {"type": "integer", "enum": [0, 1]}  # Env.SetBool, re-typed by Env.Encode
 
+DOC_OMITS = "x-doc-omits"  # keys 1.2.0 sends that the doc's example does not show
+DOC_TYPE = "x-doc-type"  # keys the doc's example shows with another type: key -> the doc's schema
+WHEN_EMPTY = "x-when-empty"  # on a list property: what 1.2.0 sends for an empty one (None: `null`)
+WITH_QUERY = "x-with-query"  # on an object: bool query parameter -> keys 1.2.0 then always sends
+
 
 def _obj(required: tuple[str, ...], properties: dict[str, Schema], *, nullable: bool = False,
-         title: str = "") -> Schema:
+         title: str = "", doc_omits: tuple[str, ...] = (), doc_type: dict[str, Schema] | None = None) -> Schema:
+    """An object schema; `doc_omits` and `doc_type` say where the doc's example differs (module doc)."""
+    unknown = [k for k in (*doc_omits, *(doc_type or {})) if k not in properties]
+    if unknown:
+        raise ValueError(f"doc markers name keys the object does not have: {unknown}")
     schema: Schema = {"type": ["object", "null"] if nullable else "object", "properties": properties}
     if required:
         schema["required"] = list(required)
+    if doc_omits:
+        schema[DOC_OMITS] = sorted(doc_omits)
+    if doc_type:
+        schema[DOC_TYPE] = dict(doc_type)
     if title:
         schema["title"] = title
     return schema
@@ -104,13 +126,20 @@ _HOSTCONFIG_PROPS: dict[str, Schema] = {
 # LxcConf is the one 1.2.0 HostConfig key later daemons no longer send.
 _HOSTCONFIG_CORE = tuple(k for k in _HOSTCONFIG_PROPS if k != "LxcConf")
 
-_CONTAINER_CONFIG: Schema = _obj(_CONFIG_CORE, _CONFIG_PROPS, title="Config")
-_HOST_CONFIG: Schema = _obj(_HOSTCONFIG_CORE, _HOSTCONFIG_PROPS, nullable=True, title="HostConfig")
+# The doc's inspect and image-inspect examples show a Config without these (notes §5.3, §5.4).
+_CONFIG_DOC_OMITS = ("Domainname", "CpuShares", "Cpuset", "ExposedPorts", "Entrypoint", "NetworkDisabled",
+                     "OnBuild")
+# The doc's inspect example shows a HostConfig without these (notes §5.3).
+_HOSTCONFIG_DOC_OMITS = ("Dns", "DnsSearch", "VolumesFrom", "Devices", "NetworkMode", "RestartPolicy")
+
+_CONTAINER_CONFIG: Schema = _obj(_CONFIG_CORE, _CONFIG_PROPS, title="Config", doc_omits=_CONFIG_DOC_OMITS)
+_HOST_CONFIG: Schema = _obj(_HOSTCONFIG_CORE, _HOSTCONFIG_PROPS, nullable=True, title="HostConfig",
+                            doc_omits=_HOSTCONFIG_DOC_OMITS)
 
 # --- responses ---------------------------------------------------------------------------------------
 
 _PORT: Schema = _obj(("PrivatePort", "Type"),
-                     {"IP": STRING, "PrivatePort": INT, "PublicPort": INT, "Type": STRING})
+                     {"IP": STRING, "PrivatePort": INT, "PublicPort": INT, "Type": STRING}, doc_omits=("IP",))
 
 _CONTAINER_SUMMARY: Schema = _obj(
     ("Command", "Created", "Id", "Image", "Names", "Ports", "Status"),
@@ -125,13 +154,17 @@ _CONTAINER_SUMMARY: Schema = _obj(
         "SizeRw": INT,  # only with size=1
         "SizeRootFs": INT,
     },
+    doc_omits=("Names",),  # notes §5.11
 )
+# 1.2.0 sends both sizes, and only then, when the request asked `size` (the doc's example does too).
+_CONTAINER_SUMMARY[WITH_QUERY] = {"size": ["SizeRw", "SizeRootFs"]}
 
 _STATE: Schema = _obj(
     ("Running", "Paused", "Restarting", "Pid", "ExitCode", "StartedAt", "FinishedAt"),
     {"Running": BOOL, "Paused": BOOL, "Restarting": BOOL, "Pid": INT, "ExitCode": INT,
      "StartedAt": STRING, "FinishedAt": STRING},
     title="State",
+    doc_omits=("Paused", "Restarting", "FinishedAt"),  # the doc shows `Ghost` instead (notes §5.3)
 )
 
 _NETWORK_SETTINGS: Schema = _obj(
@@ -139,6 +172,8 @@ _NETWORK_SETTINGS: Schema = _obj(
     {"IPAddress": STRING, "IPPrefixLen": INT, "Gateway": STRING, "Bridge": STRING,
      "PortMapping": OBJECT_OR_NULL, "Ports": _PORT_MAP},
     title="NetworkSettings",
+    # the doc spells IpAddress/IpPrefixLen (Go's decoder matches them case-insensitively: shown)
+    doc_omits=("Ports",),
 )
 
 _CONTAINER_INSPECT: Schema = _obj(
@@ -166,6 +201,9 @@ _CONTAINER_INSPECT: Schema = _obj(
         "Volumes": {"type": ["object", "null"], "additionalProperties": STRING},
         "VolumesRW": {"type": ["object", "null"], "additionalProperties": BOOL},
     },
+    # the doc's example lacks these (notes §5.3)
+    doc_omits=("Driver", "ExecDriver", "HostnamePath", "HostsPath", "MountLabel", "Name", "ProcessLabel",
+               "VolumesRW"),
 )
 
 _IMAGE_SUMMARY: Schema = _obj(
@@ -191,11 +229,13 @@ _IMAGE_INSPECT: Schema = _obj(
         "Parent": STRING,
         "Size": INT,
     },
+    doc_omits=("Architecture", "Author", "Comment", "Config", "DockerVersion", "Os"),  # notes §5.4
 )
 
 _HISTORY_ENTRY: Schema = _obj(
     ("Created", "CreatedBy", "Id", "Size", "Tags"),
     {"Created": INT, "CreatedBy": ANY, "Id": STRING, "Size": INT, "Tags": STRINGS_OR_NULL},
+    doc_omits=("Size", "Tags"),  # the doc shows three fields
 )
 
 _DELETE_ENTRY: Schema = {
@@ -236,12 +276,17 @@ _INFO: Schema = _obj(
         "OperatingSystem": STRING,
         "SwapLimit": FLAG,
     },
+    doc_omits=("DriverStatus", "InitSha1", "OperatingSystem"),  # notes §5.6
+    # the doc shows the flags as booleans and IndexServerAddress as a list (notes §0.5, §5.6)
+    doc_type={"Debug": BOOL, "IPv4Forwarding": BOOL, "MemoryLimit": BOOL, "SwapLimit": BOOL,
+              "IndexServerAddress": STRINGS},
 )
 
 _VERSION: Schema = _obj(
     ("ApiVersion", "Arch", "GitCommit", "GoVersion", "Os", "Version"),
     {"ApiVersion": STRING, "Arch": STRING, "GitCommit": {"type": ["string", "number"]},
      "GoVersion": STRING, "KernelVersion": STRING, "Os": STRING, "Version": STRING},
+    doc_omits=("Arch", "Os"),  # notes §5.8 (KernelVersion is not required: 1.2.0 may leave it out)
 )
 
 _EVENT: Schema = _obj(
@@ -267,7 +312,8 @@ _JSON_MESSAGE: Schema = _obj(
 RESPONSE_SCHEMAS: dict[str, Schema] = {
     "ContainerList": _top("GET /containers/json", {"type": "array", "items": _CONTAINER_SUMMARY}),
     "ContainerCreated": _top("POST /containers/create 201", _obj(
-        ("Id", "Warnings"), {"Id": STRING, "Warnings": STRINGS_OR_NULL})),
+        # SetList(nil): no warnings is `null` (notes §0.5); the doc's example shows `[]` (notes §5.1)
+        ("Id", "Warnings"), {"Id": STRING, "Warnings": {**STRINGS_OR_NULL, WHEN_EMPTY: None}})),
     "ContainerInspect": _top("GET /containers/{id}/json", _CONTAINER_INSPECT),
     "ContainerTop": _top("GET /containers/{id}/top", _obj(
         ("Processes", "Titles"),
@@ -285,7 +331,8 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
     "Info": _top("GET /info", _INFO),
     "Version": _top("GET /version", _VERSION),
     "CommitResult": _top("POST /commit 201", _obj(("Id",), {"Id": STRING})),
-    "AuthStatus": _top("POST /auth 200", _obj(("Status",), {"Status": STRING})),
+    # the doc's 200 example has no body at all
+    "AuthStatus": _top("POST /auth 200", _obj(("Status",), {"Status": STRING}, doc_omits=("Status",))),
     "Event": _top("one object of GET /events", _EVENT),
     "JSONMessage": _top("one object of a pull/push/import/build stream", _JSON_MESSAGE),
 }
@@ -297,10 +344,17 @@ def _keys(schema: Schema) -> frozenset[str]:
     return frozenset(target.get("properties", {}))
 
 
+# Top-level keys holding a 64-hex id (no `sha256:` prefix); container inspect's `Image` is one, the
+# container list's `Image` is a name (notes §2).
+ID_KEYS: dict[str, tuple[str, ...]] = {}
+_ID_FIELDS = ("Id", "ParentId", "Parent", "Deleted")
+
 # Keys 1.2.0 sends at the top level of each response (of each element, for lists). Search results
 # list `is_trusted` only: `is_automated` is accepted by the schema but is not a 1.2.0 key.
 V114_KEYS: dict[str, frozenset[str]] = {name: _keys(s) for name, s in RESPONSE_SCHEMAS.items()}
 V114_KEYS["ImageSearch"] = V114_KEYS["ImageSearch"] - {"is_automated"}
+ID_KEYS.update({name: _ID_FIELDS for name in RESPONSE_SCHEMAS})
+ID_KEYS["ContainerInspect"] = (*_ID_FIELDS, "Image")
 
 # --- requests ----------------------------------------------------------------------------------------
 
