@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import h11
 import httpx
 
 from conformance.capture.redact import redact
 from conformance.checker import Checker, ExchangeCheck
 from conformance.daemonurl import DaemonURL
 from conformance.findings import Finding, clip
+from conformance.http import ResponseReader
 
 API_PREFIX = "/v1.14"
 EXCERPT = 300
@@ -288,7 +290,6 @@ class DaemonClient:
                     s: StreamingReply) -> None:
         """The same request to the reference oracle; its differences go on the record (suites/oracle.py)."""
         from conformance.capture import RecordedExchange
-
         from conformance.spec import RULEBOOK, BodyKind
 
         got = RecordedExchange(id=record.id, method=record.method, target=record.target, request_headers=sent,
@@ -344,44 +345,26 @@ class DaemonClient:
         rec.request_end()
         sock = self.url.open_socket(timeout=timeout)
         try:
-            sock.sendall(f"{method.upper()} {target} HTTP/1.1\r\n".encode()
-                         + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers) + b"\r\n")
-            data = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            reader = ResponseReader(sock, method.upper(), target, headers)
+            reader.send_request()
+            try:
+                head = reader.read_head()
+            except (OSError, h11.RemoteProtocolError) as exc:
+                rec.finish(False, note=f"no response head: {exc}")
+                raise
+            rec.response_head(head.status, head.reason, head.headers)
+            body = b"".join(reader.body())
+            rest = reader.after_message()
         finally:
             sock.close()
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        _, code, *reason = lines[0].split(" ", 2)
-        hdrs = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
-        rec.response_head(int(code), reason[0] if reason else "", hdrs)  # type: ignore[arg-type]
-        if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in hdrs):
-            rest = _dechunk(rest)
-        rec.response_body(rest)
-        rec.finish(True)
-        return Reply(int(code), httpx.Headers(hdrs), rest, rec.record)
+        rec.response_body(body + rest)
+        rec.finish(reader.complete, note=f"HTTP framing: {reader.error}" if reader.error else "")
+        return Reply(head.status, httpx.Headers(head.headers), body + rest, rec.record)
 
     def attach_ws(self, container: str, params: dict[str, Any], *, version: str = API_PREFIX) -> WebSocketAttach:
         if self.read_only:
             raise ReadOnlyViolation("attach in a read-only run")
         return WebSocketAttach(self, container, params, version=version)
-
-
-def _dechunk(data: bytes) -> bytes:
-    out, pos = b"", 0
-    while True:
-        end = data.find(b"\r\n", pos)
-        if end < 0:
-            return out
-        size = int(data[pos:end].split(b";")[0] or b"0", 16)
-        if size == 0:
-            return out
-        out += data[end + 2 : end + 2 + size]
-        pos = end + 2 + size + 2
 
 
 class StreamingReply:
@@ -449,43 +432,28 @@ class AttachSession:
         self._rec.record.sent = _sent_keys(params, None)
         self._rec.request_end()
         self.sock = client.url.open_socket(timeout=30)
-        head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-        self.sock.sendall(head.encode())
-        self.status, self.reason, self.headers, rest = self._read_head()
+        self._reader = ResponseReader(self.sock, "POST", target, headers)
+        self._reader.send_request()
+        head = self._reader.read_head()
+        self.status, self.reason, self.headers = head.status, head.reason, head.headers
         self._rec.response_head(self.status, self.reason, self.headers)
         self.output = bytearray()
         self._done = False
-        if rest:
-            self._take(rest)
         if not self.hijacked:
             self._read_plain_body()
+        elif rest := self._reader.leftover():
+            self._take(rest)
 
     def _read_plain_body(self) -> None:
         """An attach refused before hijacking (404, 500): an ordinary body, then the exchange is over."""
-        length = next((int(v) for k, v in self.headers if k.lower() == "content-length"), None)
-        while length is None or len(self.output) < length:
-            self.sock.settimeout(5)
-            try:
-                chunk = self.sock.recv(65536)
-            except TimeoutError:
-                break
-            if not chunk:
-                break
-            self._take(chunk)
-        self.finish(True)
-
-    def _read_head(self) -> tuple[int, str, list[tuple[str, str]], bytes]:
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"attach: connection closed before the response head ({buf!r})")
-            buf += chunk
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        _, code, *reason = lines[0].split(" ", 2)
-        headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
-        return int(code), (reason[0] if reason else ""), headers, rest  # type: ignore[return-value]
+        self.sock.settimeout(5)
+        quiet = False  # no end within 5 s: judged as it stands, as a whole answer
+        try:
+            for chunk in self._reader.body():
+                self._take(chunk)
+        except TimeoutError:
+            quiet = True
+        self.finish(self._reader.complete or quiet)
 
     @property
     def hijacked(self) -> bool:

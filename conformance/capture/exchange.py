@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ..checker import Checker, header
+from ..checker import Checker
 from ..findings import Finding
+from ..http import header
 from ..spec import RULES
 from .redact import Redacted, redact, redact_response
 
