@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..capture import buffer as _buffer
+from ..capture.buffer import CappedBody
 from ..capture.redact import Redacted, redact, scrub_text
 from ..checker import Checker, Limits
 from ..findings import Finding
@@ -27,102 +29,13 @@ logger = logging.getLogger("conformance.proxy")
 ExchangeSink = Callable[["LiveExchange", dict], None]
 
 KEEP_CAP = 64 << 20  # with --record: bytes kept per body (and per hijacked stream); the rest is dropped
-COALESCE = 0.005  # seconds: chunks passing within this of a timing mark's start join that mark
-TIMING_CAP = 4096  # marks per body or hijacked stream (beyond one per direction run); later bytes join the last
+COALESCE = _buffer.COALESCE  # seconds: chunks passing within this of a timing mark's start join that mark
+TIMING_CAP = _buffer.TIMING_CAP  # marks per body or hijacked stream (beyond one per direction run)
 
 
-class Kept:
-    """Bytes kept for the recording, up to KEEP_CAP: chunks appended as they pass, joined once.
-
-    A timed Kept (response bodies, hijacked streams) also notes when the bytes passed, for paced
-    replay: `marks` holds `[offset, nbytes]` (seconds after `origin`, the response head), chunks
-    within COALESCE of a mark's start joining it, at most TIMING_CAP marks; for hijacked bytes,
-    one list of marks per direction run.
-    """
-
-    __slots__ = ("chunks", "size", "truncated", "timed", "origin", "marks", "_marked", "_buf")
-
-    def __init__(self, timed: bool = False) -> None:
-        self.chunks: list = []  # directed runs (hijacked bytes) or whole websocket messages
-        self._buf = bytearray()  # a body's bytes: one growing buffer, so a 64 MiB body is not held in
-        # thousands of small heap blocks that stay with the process after they are joined
-        self.size = 0
-        self.truncated = False
-        self.timed = timed
-        self.origin: float | None = None  # perf_counter() at the response head; bytes before it are at 0
-        self.marks: list = []
-        self._marked = 0
-
-    def room(self, data: bytes) -> bytes:
-        """The part of `data` that still fits under the cap (and counts it)."""
-        left = KEEP_CAP - self.size
-        if len(data) > left:
-            self.truncated = True
-            data = data[:left]
-        self.size += len(data)
-        return data
-
-    def _offset(self) -> float:
-        return 0.0 if self.origin is None else time.perf_counter() - self.origin
-
-    def _mark(self, marks: list, n: int, new_run: bool = False) -> None:
-        at = self._offset()
-        if marks and not new_run and (self._marked >= TIMING_CAP or at - marks[-1][0] < COALESCE):
-            marks[-1][1] += n
-        else:
-            marks.append([at, n])
-            self._marked += 1
-
-    def add(self, data: bytes) -> None:
-        data = self.room(data)
-        if data:
-            self._buf += data
-            if self.timed:
-                self._mark(self.marks, len(data))
-
-    def add_directed(self, from_client: bool, data: bytes) -> None:
-        """Hijacked bytes: runs of one direction are kept together, in the order they passed."""
-        data = self.room(data)
-        if not data:
-            return
-        if self.chunks and self.chunks[-1][0] is from_client:
-            self.chunks[-1][1].append(data)
-            if self.timed:
-                self._mark(self.marks[-1], len(data))
-        else:
-            self.chunks.append((from_client, [data]))
-            if self.timed:
-                self.marks.append([])
-                self._mark(self.marks[-1], len(data), new_run=True)
-
-    def add_message(self, message: object, size: int) -> None:
-        """A whole websocket message (kept as given); once one does not fit, it and all later are dropped."""
-        if self.truncated or size > KEEP_CAP - self.size:
-            self.truncated = True
-            return
-        self.size += size
-        self.chunks.append(message)
-
-    def body(self) -> bytes:
-        """The kept bytes, once; the buffer is let go (a 64 MiB body is not held twice)."""
-        data = bytes(self._buf)
-        self._buf = bytearray()
-        return data
-
-    def directed(self) -> list[list]:
-        return [[from_client, b"".join(parts)] for from_client, parts in self.chunks]
-
-    def body_timing(self) -> list[list]:
-        """The marks of `add`ed bytes, offsets rounded to 0.1 ms (as the recording stores them)."""
-        return _rounded(self.marks)
-
-    def run_timing(self) -> list[list[list]]:
-        """The marks of each run of `add_directed` bytes, parallel to `directed()`."""
-        return [_rounded(run) for run in self.marks]
-
-
-def _rounded(marks: list) -> list[list]:
-    return [[round(at, 4), n] for at, n in marks]
+def Kept(timed: bool = False) -> CappedBody:  # noqa: N802 (named as the buffer it makes)
+    """A recording buffer under this module's caps (read when it is made, so a test can lower them)."""
+    return CappedBody(KEEP_CAP, timed=timed, timing_cap=TIMING_CAP, coalesce=COALESCE)
 
 
 @dataclass
@@ -233,10 +146,10 @@ class LiveExchange:
         self.finished = False
         self.flow = None  # the mitmproxy flow, when mitmproxy carried the exchange (for recording)
         # with --record: streamed request/response bodies and hijacked bytes, kept for the recorder
-        self.kept_request: Kept | None = None
-        self.kept_response: Kept | None = None
-        self.kept_hijack: Kept | None = None
-        self.kept_websocket: Kept | None = None  # the mitmproxy websocket messages themselves
+        self.kept_request: CappedBody | None = None
+        self.kept_response: CappedBody | None = None
+        self.kept_hijack: CappedBody | None = None
+        self.kept_websocket: CappedBody | None = None  # the mitmproxy websocket messages themselves
         if session.recording:
             self.kept_request, self.kept_response = Kept(), Kept(timed=True)
             self.kept_hijack, self.kept_websocket = Kept(timed=True), Kept()

@@ -42,8 +42,9 @@ from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws_events
 
 from ..capture import RecordedExchange
-from ..checker import header, media_type
+from ..capture.buffer import CappedBody
 from ..daemonurl import DaemonURL
+from ..http import header, media_type
 from ..spec.endpoints import RAW_STREAM
 from ..streams.jsonstream import json_values
 
@@ -206,7 +207,7 @@ class Sender:
         out = outgoing(rec, self.ids)
         answer = RecordedExchange(id=rec.id, method=out.method, target=out.target,
                                   request_headers=out.headers, request_body=out.body, started=time.time())
-        body = _Body()
+        body = CappedBody(BODY_CAP)
         cut = asyncio.ensure_future(self._cut_when(rec, beside))
         try:
             async with asyncio.timeout(self.timeout):
@@ -228,7 +229,7 @@ class Sender:
         answer.ended = time.time()
         if answer.status is not None:
             if answer.hijack is None and answer.websocket is None:
-                answer.response_body = body.bytes()
+                answer.response_body = body.body()
             answer.truncated = body.truncated
             if rec.status is not None:
                 self.ids.learn_bodies(rec.response_body, answer.response_body)
@@ -245,7 +246,7 @@ class Sender:
         else:
             await asyncio.Event().wait()  # never: read to the end (or the timeout)
 
-    async def _exchange(self, rec: RecordedExchange, out: Outgoing, answer: RecordedExchange, body: _Body,
+    async def _exchange(self, rec: RecordedExchange, out: Outgoing, answer: RecordedExchange, body: CappedBody,
                         cut: asyncio.Future) -> None:
         reader, writer = await self.url.open_connection()
         conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=1 << 20)
@@ -284,7 +285,7 @@ class Sender:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _hijack(self, rec: RecordedExchange, reader, writer, answer: RecordedExchange, got: _Body,
+    async def _hijack(self, rec: RecordedExchange, reader, writer, answer: RecordedExchange, got: CappedBody,
                       leftover: bytes, cut: asyncio.Future) -> None:
         """Bytes both ways after the head: the recorded client runs, paced by the daemon's bytes."""
         runs: list[tuple[bool, bytearray]] = []  # direction runs, in the order they passed
@@ -293,7 +294,7 @@ class Sender:
         progress = asyncio.Event()
 
         def daemon_bytes(data: bytes) -> None:
-            kept = got.add(data)
+            kept = got.room(data)  # counted and capped; the bytes go in `runs`
             if runs and not runs[-1][0]:
                 runs[-1][1].extend(kept)
             elif kept:
@@ -415,29 +416,6 @@ class Sender:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-
-
-class _Body:
-    """An answer body kept up to BODY_CAP."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-        self.truncated = False
-
-    def add(self, data: bytes) -> bytes:
-        """Keep `data` (what fits under the cap); returns the part kept."""
-        room = BODY_CAP - self.size
-        if len(data) > room:
-            self.truncated = True
-            data = data[:room]
-        self.size += len(data)
-        if data:
-            self.parts.append(data)
-        return data
-
-    def bytes(self) -> bytes:
-        return b"".join(self.parts)
 
 
 def _head(answer: RecordedExchange, event) -> None:
