@@ -1,0 +1,159 @@
+"""Judging a parsed JSON response body against its schema, graded by what the doc shows (notes §5).
+
+The schemas (`conformance/spec/schemas.py`) give 1.2.0's shape and mark where the v1.14 doc's
+example differs (`x-doc-omits`, `x-doc-type`, `x-when-empty`, `x-with-query`). A schema error is
+an `error` finding only where the doc and 1.2.0 agree; a key the doc does not show, or shows with
+another type, is a warning. `judge_schema` returns `Hit`s; `JSONBodyCheck` makes them findings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from ..spec import schemas as _schemas
+from .values import parse_bool
+
+_MAX_LISTED = 6
+
+
+@cache
+def validator(name: str) -> Draft202012Validator | None:
+    schema = _schemas.RESPONSE_SCHEMAS.get(name)
+    return Draft202012Validator(schema) if schema is not None else None
+
+
+@cache
+def _doc_validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+def pointer(path: Iterable) -> str:
+    return "/" + "/".join(str(p) for p in path)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a validation error sits in the schema: the last object schema and key walked through."""
+
+    omitted: bool  # some key on the way is one the doc's example does not show
+    node: Mapping  # the schema the error's keyword belongs to
+    parent: Mapping | None  # the object schema holding `key`
+    key: str | None  # the last property walked into
+
+
+def _place(root: Mapping, schema_path: Iterable) -> _Place:
+    steps = list(schema_path)[:-1]  # the last step is the failing keyword itself
+    node, parent, key, omitted = root, None, None, False
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if step == "properties" and i + 1 < len(steps):
+            key = steps[i + 1]
+            omitted = omitted or key in node.get(_schemas.DOC_OMITS, ())
+            parent, node = node, node["properties"][key]
+            i += 2
+        elif step in ("items", "additionalProperties"):
+            node = node[step]
+            key = None  # an element of a list or map: its own keys count from here
+            parent = None
+            i += 1
+        elif step in ("anyOf", "oneOf", "allOf") and i + 1 < len(steps):
+            node = node[step][steps[i + 1]]
+            i += 2
+        else:
+            break
+    return _Place(omitted, node, parent, key)
+
+
+@dataclass
+class SchemaVerdict:
+    """A body's schema errors sorted by grade."""
+
+    errors: list[ValidationError] = field(default_factory=list)  # against the doc and 1.2.0
+    missing: list[str] = field(default_factory=list)  # pointers of 1.2.0 keys the doc does not show
+    drift: list[tuple[str, ValidationError]] = field(default_factory=list)  # 1.2.0 type, doc silent or other
+
+
+def grade(name: str, value: object) -> SchemaVerdict:
+    """Validate `value` against response schema `name` and grade each error by the doc markers."""
+    v = validator(name)
+    verdict = SchemaVerdict()
+    if v is None:
+        return verdict
+    root = v.schema
+    seen_required: set[tuple] = set()
+    for e in sorted(v.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]):
+        place = _place(root, e.absolute_schema_path)
+        if e.validator == "required":
+            where = tuple(e.absolute_path)
+            if where in seen_required or not isinstance(e.instance, dict):
+                continue
+            seen_required.add(where)
+            omits = place.node.get(_schemas.DOC_OMITS, ())
+            for k in e.validator_value:
+                if k in e.instance:
+                    continue
+                if place.omitted or k in omits:
+                    verdict.missing.append(pointer((*where, k)))
+                else:
+                    # pointed at the missing key; the evidence is the keys that are there
+                    verdict.errors.append(ValidationError(f"{k!r} is a required property", instance=sorted(e.instance),
+                                                          path=[*where, k], validator="required"))
+            continue
+        if place.omitted:
+            verdict.drift.append((pointer(e.absolute_path), e))
+            continue
+        doc_type = place.parent.get(_schemas.DOC_TYPE, {}).get(place.key) if place.parent and place.key else None
+        at_key = place.key is not None and e.absolute_path and e.absolute_path[-1] == place.key
+        if doc_type is not None and at_key and _doc_validator(json.dumps(doc_type)).is_valid(e.instance):
+            verdict.drift.append((pointer(e.absolute_path), e))
+            continue
+        verdict.errors.append(e)
+    return verdict
+
+
+def listed(items: list[str]) -> str:
+    """`a, b, c` with an ellipsis and the total past a few."""
+    unique = list(dict.fromkeys(items))
+    text = ", ".join(unique[:_MAX_LISTED])
+    return text + (f" … ({len(unique)} in all)" if len(unique) > _MAX_LISTED else "")
+
+
+def _objects(value: object) -> list[dict]:
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    return []
+
+
+def _top_schema(name: str) -> Mapping:
+    schema = _schemas.RESPONSE_SCHEMAS.get(name, {})
+    return schema.get("items", {}) if schema.get("type") == "array" else schema
+
+
+def empty_as_null(name: str, value: object) -> list[str]:
+    """Top-level keys whose empty list 1.2.0 sends as `null` (`x-when-empty`) but that came as `[]`."""
+    props = _top_schema(name).get("properties", {})
+    keys = [k for k, s in props.items() if s.get(_schemas.WHEN_EMPTY, "[]") is None]
+    return [pointer([k] if isinstance(value, dict) else [i, k])
+            for i, obj in enumerate(_objects(value)) for k in keys if obj.get(k) == []]
+
+
+def query_fields(name: str, value: object, query: Mapping[str, str] | None) -> list[str]:
+    """Pointers of keys a query parameter asked for (`x-with-query`) that are missing (their type is the
+    schema's business)."""
+    asked = _top_schema(name).get(_schemas.WITH_QUERY, {})
+    if not query or not asked:
+        return []
+    want = [k for param, keys in asked.items() if parse_bool(query.get(param)) for k in keys]
+    return [pointer([k] if isinstance(value, dict) else [i, k])
+            for i, obj in enumerate(_objects(value)) for k in want if k not in obj]
+
+
+__all__ = ["SchemaVerdict", "grade", "empty_as_null", "query_fields", "listed", "pointer", "validator"]
