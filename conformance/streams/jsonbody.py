@@ -124,7 +124,8 @@ def listed(items: list[str]) -> str:
     return text + (f" … ({len(unique)} in all)" if len(unique) > _MAX_LISTED else "")
 
 
-def _objects(value: object) -> list[dict]:
+def objects(value: object) -> list[dict]:
+    """The top-level object, or the elements of a top-level list."""
     if isinstance(value, dict):
         return [value]
     if isinstance(value, list):
@@ -142,7 +143,7 @@ def empty_as_null(name: str, value: object) -> list[str]:
     props = _top_schema(name).get("properties", {})
     keys = [k for k, s in props.items() if s.get(_schemas.WHEN_EMPTY, "[]") is None]
     return [pointer([k] if isinstance(value, dict) else [i, k])
-            for i, obj in enumerate(_objects(value)) for k in keys if obj.get(k) == []]
+            for i, obj in enumerate(objects(value)) for k in keys if obj.get(k) == []]
 
 
 def query_fields(name: str, value: object, query: Mapping[str, str] | None) -> list[str]:
@@ -153,7 +154,7 @@ def query_fields(name: str, value: object, query: Mapping[str, str] | None) -> l
         return []
     want = [k for param, keys in asked.items() if parse_bool(query.get(param)) for k in keys]
     return [pointer([k] if isinstance(value, dict) else [i, k])
-            for i, obj in enumerate(_objects(value)) for k in want if k not in obj]
+            for i, obj in enumerate(objects(value)) for k in want if k not in obj]
 
 
-__all__ = ["SchemaVerdict", "grade", "empty_as_null", "query_fields", "listed", "pointer", "validator"]
+__all__ = ["SchemaVerdict", "grade", "empty_as_null", "query_fields", "listed", "objects", "pointer", "validator"]
