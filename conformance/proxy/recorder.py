@@ -1,6 +1,7 @@
 """--record: every exchange as a mitmproxy flow (redacted), readable by mitmproxy and `conformance check`.
 
-What replay needs is kept, in mitmproxy's own format:
+What replay needs is kept, in mitmproxy's own format (the metadata keys are declared, written and read by
+`capture/flowmeta.py: FlowMeta`):
 - streamed bodies (logs, export, events, pulls) as the flow's request/response content: the proxy keeps
   the chunks as they pass (`LiveExchange.kept_*`) up to `KEEP_CAP` bytes per body; beyond it the first
   part is kept and the flow's metadata says `"truncated": true`;
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from mitmproxy import connection, http, io
 
+from ..capture.flowmeta import FlowMeta
 from ..capture.redact import redact, redact_response
 
 BIG_FLOW = 8 << 20  # a flow holding more than this gives freed memory back once it is written
@@ -101,27 +103,22 @@ class FlowRecorder:
         if flow.websocket is not None and kept_ws is not None:
             flow.websocket.messages = list(kept_ws.chunks)
             truncated |= kept_ws.truncated
-        meta = {"id": line["id"], "findings": line["findings"],
-                "hijacked": line["hijacked"], "error": line.get("error")}
-        if line.get("cut") is not None:
-            meta["cut"] = line["cut"]  # "client" or "proxy" ended it: no truncation for `check`
+        meta = FlowMeta(id=line["id"], findings=line["findings"], hijacked=line["hijacked"],
+                        error=line.get("error"), cut=line.get("cut"))  # cut: no truncation for `check`
         if self.redact:
-            self._redact(flow, meta)
+            meta.findings, meta.error = self._redact(flow, meta.findings, meta.error)
         # (a websocket attach is "hijacked" too, but its bytes are the flow's websocket messages)
         if kept_hijack is not None and (kept_hijack.chunks or (ex.hijacked and flow.websocket is None)):
-            meta["hijack"] = kept_hijack.directed()
+            meta.hijack = [(from_client, data) for from_client, data in kept_hijack.directed()]
             truncated |= kept_hijack.truncated
             if kept_hijack.marks:
                 timing["hijack"] = kept_hijack.run_timing()
-        if timing:
-            meta["timing"] = timing
-        stdio = getattr(ex.check, "stdio_stream", None)
-        if stdio is not None:
-            meta["stdio"] = stdio  # the TTY decision: "raw" (TTY) or "multiplexed"
-        if truncated:
-            meta["truncated"] = True
-        flow.metadata["conformance"] = meta
-        flow.comment, flow.marked = verdict(meta["findings"], meta.get("error"))  # as redacted
+        meta.response_timing = [(at, n) for at, n in timing["response"]] if "response" in timing else None
+        meta.hijack_timing = [[(at, n) for at, n in run] for run in timing["hijack"]] if "hijack" in timing else None
+        meta.stdio = getattr(ex.check, "stdio_stream", None)  # the TTY decision: "raw" (TTY) or "multiplexed"
+        meta.truncated = truncated
+        meta.write(flow)
+        flow.comment, flow.marked = verdict(meta.findings, meta.error)  # as redacted
         big = sum(len(m.raw_content or b"") for m in (flow.request, flow.response) if m is not None) > BIG_FLOW
         if big:
             release_freed_memory()  # the kept buffers, before serialising makes one more copy
@@ -132,7 +129,7 @@ class FlowRecorder:
         self._file.flush()
 
     @staticmethod
-    def _redact(flow: http.HTTPFlow, meta: dict) -> None:
+    def _redact(flow: http.HTTPFlow, findings: list[dict], error: str | None) -> tuple[list[dict], str | None]:
         """Credentials out of the request (target, headers, body), the response and the metadata."""
         req = flow.request
         red = redact(req.path, list(req.headers.items(multi=True)), req.raw_content or None)
@@ -143,10 +140,9 @@ class FlowRecorder:
             if req.raw_content:
                 req.raw_content = red.body
         # (scrub also finds secrets in text the request parse did not see: a quoted malformed head)
-        meta["findings"] = [{k: red.scrub(v) if isinstance(v, str) else v for k, v in f.items()}
-                            for f in meta["findings"]]
-        if meta["error"]:
-            meta["error"] = red.scrub(meta["error"])
+        findings = [{k: red.scrub(v) if isinstance(v, str) else v for k, v in f.items()} for f in findings]
+        if error:
+            error = red.scrub(error)
         if flow.error is not None:
             flow.error.msg = red.scrub(flow.error.msg)
         resp = flow.response
@@ -155,6 +151,7 @@ class FlowRecorder:
             if body != resp.raw_content:
                 resp.headers = _headers(headers)
                 resp.raw_content = body
+        return findings, error
 
     def close(self) -> None:
         if not self._file.closed:

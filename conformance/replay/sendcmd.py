@@ -172,7 +172,7 @@ def render_markdown(report: dict) -> str:
 
 
 def write_report(report: dict, answers: list[RecordedExchange], directory: Path) -> list[Path]:
-    from ..commands.export import har_document
+    from ..capture.har import har_document
     from ..report.html import render_replay_html
 
     directory.mkdir(parents=True, exist_ok=True)
