@@ -6,6 +6,7 @@ inert unless the suite's own tests are collected: running `pytest tests` never s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -165,7 +166,8 @@ class SuiteSession:
             return []
         previous, self.log.current_test = self.log.current_test, "cleanup"
         try:
-            return self.ledger.clean(self._api)
+            with _sigint_held():
+                return self.ledger.clean(self._api)
         finally:
             self.log.current_test = previous
 
@@ -301,6 +303,24 @@ def _short(text: str) -> str:
     err = [ln for ln in lines if ln.startswith("E ") or ln.startswith("the daemon broke") or ln.startswith("  [")]
     picked = err[:80] if err else lines[-12:]  # a failure's whole reproduction (its curl lines), not 12 lines
     return "\n".join(picked)[:8000]
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Cleanup runs at the session's end, also after the ^C that stopped it: one more ^C meanwhile is ignored
+    until what the run made is removed (a half-done cleanup is what leaves images behind); the run ends
+    right after it anyway."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _honour_sigint() -> None:

@@ -46,14 +46,23 @@ class ResourceLedger:
         (self.containers if kind == "container" else self.images).append(ref)
 
     def clean(self, api: DaemonClient) -> list[str]:
-        """Remove every container and image this run made; returns what could not be removed."""
+        """Remove every container (with its volumes) and image this run made; returns what could not be removed.
+
+        Besides what it noted and what carries the run's prefix, the run owns every image descending from
+        one of its images (its busybox import is unique to the run): the untagged layers an interrupted
+        build leaves, which would otherwise keep their parent from being removed, and every container
+        made from any of them (a build's intermediate containers when `rm=0`)."""
         left: list[str] = []
+        images = self._our_image_refs(api)
+        family = self._image_family(api, images)
         containers = list(dict.fromkeys(self.containers))
         try:
             listed = api.get("/containers/json", {"all": 1})
             if listed.status == 200:
                 for c in listed.json() or []:
-                    if any(self.names.owns(n) for n in c.get("Names") or []):
+                    if any(self.names.owns(n) for n in c.get("Names") or []) or \
+                            c.get("Image") in images or f"{c.get('Image')}:latest" in images or \
+                            _bare(str(c.get("Image", ""))) in family:
                         containers.append(c["Id"])
         except Exception:  # noqa: BLE001  (cleanup must go on)
             pass
@@ -64,6 +73,19 @@ class ResourceLedger:
                     left.append(f"container {ref}: {r.status} {r.text.strip()[:100]}")
             except Exception as exc:  # noqa: BLE001
                 left.append(f"container {ref}: {exc!r}")
+        # descendants first (deepest first), then the tagged images, newest first
+        for ref in [*family.pop_descendants(), *reversed(images)]:
+            try:
+                r = api.delete(f"/images/{ref}", {"force": 1})
+                if r.status not in (200, 404):
+                    left.append(f"image {ref}: {r.status} {r.text.strip()[:100]}")
+            except Exception as exc:  # noqa: BLE001
+                left.append(f"image {ref}: {exc!r}")
+        self.containers.clear()
+        self.images.clear()
+        return left
+
+    def _our_image_refs(self, api: DaemonClient) -> list[str]:
         images = list(self.images)
         try:
             listed = api.get("/images/json")
@@ -74,16 +96,57 @@ class ResourceLedger:
                             images.append(tag)
         except Exception:  # noqa: BLE001
             pass
-        for ref in reversed(list(dict.fromkeys(images))):
-            try:
-                r = api.delete(f"/images/{ref}", {"force": 1})
-                if r.status not in (200, 404):
-                    left.append(f"image {ref}: {r.status} {r.text.strip()[:100]}")
-            except Exception as exc:  # noqa: BLE001
-                left.append(f"image {ref}: {exc!r}")
-        self.containers.clear()
-        self.images.clear()
-        return left
+        return list(dict.fromkeys(images))
+
+    @staticmethod
+    def _image_family(api: DaemonClient, refs: list[str]) -> ImageFamily:
+        """The ids of `refs` and of every image below them in the daemon's parent chains (`all=1`)."""
+        roots: set[str] = set()
+        parents: dict[str, str] = {}
+        try:
+            for ref in refs:
+                r = api.get(f"/images/{ref}/json")
+                if r.status == 200:
+                    roots.add(_bare(r.json().get("Id") or ""))
+            listed = api.get("/images/json", {"all": 1})
+            if listed.status == 200:
+                parents = {_bare(img["Id"]): _bare(img.get("ParentId") or "") for img in listed.json() or []}
+        except Exception:  # noqa: BLE001
+            pass
+        return ImageFamily(roots - {""}, parents)
+
+
+def _bare(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")
+
+
+@dataclass
+class ImageFamily:
+    """Images of the run: its own (roots) and their descendants, known by parent links."""
+
+    roots: set[str]
+    parents: dict[str, str]  # image id -> parent id ("" for none)
+
+    def depth(self, image_id: str) -> int | None:
+        """How far below a root the image is (0 for a root), None when it is not of the family."""
+        seen = 0
+        while image_id and seen <= len(self.parents):
+            if image_id in self.roots:
+                return seen
+            image_id, seen = self.parents.get(image_id, ""), seen + 1
+        return None
+
+    def __contains__(self, image_id: object) -> bool:
+        """A full or (at least 12 digits) short id of an image of the family."""
+        if not isinstance(image_id, str) or len(image_id) < 12:
+            return False
+        full = next((i for i in (*self.roots, *self.parents) if i.startswith(image_id)), image_id)
+        return self.depth(full) is not None
+
+    def pop_descendants(self) -> list[str]:
+        """Ids of the images below the roots, deepest first (a child goes before its parent)."""
+        below = [(d, i) for i in self.parents if (d := self.depth(i))]
+        return [i for _, i in sorted(below, reverse=True)]
 
 
 class ContainerFactory:

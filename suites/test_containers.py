@@ -29,7 +29,7 @@ def test_create_inspect_remove(api, containers, names):
     assert info["State"]["Running"] is False
     assert containers.inspect(name)["Id"] == cid, "inspect by name"
     assert containers.inspect(cid[:12])["Id"] == cid, "inspect by short id"
-    r = api.delete(f"/containers/{cid}")
+    r = api.delete(f"/containers/{cid}", {"v": 1})
     assert r.status == 204
     assert api.get(f"/containers/{cid}/json").status == 404
 
@@ -51,7 +51,7 @@ def test_create_with_generated_config(api, image, names, data):
         assert set(body["Env"]) <= set(info["Config"]["Env"] or [])
     if body.get("ExposedPorts"):
         assert set(body["ExposedPorts"]) <= set(info["Config"]["ExposedPorts"] or {})
-    api.delete(f"/containers/{r.json()['Id']}", {"force": 1})
+    api.delete(f"/containers/{r.json()['Id']}", {"force": 1, "v": 1})
 
 
 @pytest.mark.endpoints("containers.create")
@@ -230,7 +230,7 @@ def test_delete_running_needs_force(api, containers):
     r = api.delete(f"/containers/{cid}")
     assert r.status >= 400 and r.status != 404
     assert containers.inspect(cid)["State"]["Running"] is True
-    r = api.delete(f"/containers/{cid}", {"force": 1})
+    r = api.delete(f"/containers/{cid}", {"force": 1, "v": 1})
     assert r.status == 204
     assert api.get(f"/containers/{cid}/json").status == 404
 

@@ -203,7 +203,7 @@ def test_events_for_container_lifecycle(api, containers):
     containers.start(cid)
     containers.wait(cid)
     holder["cid"] = cid
-    api.delete(f"/containers/{cid}")
+    api.delete(f"/containers/{cid}", {"v": 1})
     thread.join(15)
     seen = [e.get("status") for e in events if e.get("id") == cid]
     assert wanted <= set(seen), f"saw {seen}"
