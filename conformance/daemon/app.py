@@ -12,9 +12,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from ..frames import STDERR, STDOUT, SYSTEMERR, build_frame
+from ..spec.frame import STDERR, STDOUT, SYSTEMERR, build_frame
 from ..spec import API_VERSION, RULEBOOK, BodyKind, RouteMatch
-from ..streams.values import parse_bool, parse_int
+from ..spec.values import parse_bool, parse_int
 from .encoding import go_dumps, table
 from .errors import DaemonError
 from .server import ClientGone, Exchange

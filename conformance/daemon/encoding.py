@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from ..streams.values import parse_bool, parse_int
+from ..spec.values import parse_bool, parse_int
 from .gojson import (
     DEFAULT_MAX_DEPTH,
     GoJsonError,

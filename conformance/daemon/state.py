@@ -11,7 +11,7 @@ import itertools
 import random
 import time
 
-from ..streams.values import NAME_RE, signal_number
+from ..spec.values import NAME_RE, signal_number
 from .containers import Container, default_host_config
 from .encoding import JobEnv
 from .errors import DaemonError

@@ -53,7 +53,7 @@ _EXIT = {0: 0, 1: 1, 2: 130, 3: 2, 4: 2, 5: 2}
 
 def _target_name(args: argparse.Namespace, choice) -> str:
     from conformance.daemonurl import parse_daemon_url
-    from conformance.suites.target import REFERENCE, identify
+    from conformance.target import REFERENCE, identify
 
     if args.target_name:
         return args.target_name
@@ -98,7 +98,7 @@ def run_suite(args: argparse.Namespace) -> int:
     import importlib.util
 
     from conformance.daemonurl import parse_daemon_url
-    from conformance.suites.target import choose_target
+    from conformance.target import choose_target
 
     from .reach import cannot_connect
 
