@@ -6,7 +6,8 @@ For users of stock mitmproxy (mitmdump, mitmweb):
 
 A thin adapter: hooks become checker calls through `conformance.proxy.session` (the same
 `LiveExchange` the `conformance proxy` relay drives); there is no rule logic here. Configured only
-through mitmproxy options: state is made in `__init__`, options are read in `configure`. Bodies
+through mitmproxy options: state is made in `__init__`, options are checked and read in `configure`
+(an ignore pattern matching no rule, or an output in a missing directory, is an OptionsError). Bodies
 without a Content-Length (logs, events, export, pulls) and large ones are streamed chunk by chunk,
 never buffered. Any 101 that is not a websocket switch (`Upgrade: tcp` attach and exec start) is
 seen through the TCP hooks. Each flow's comment and mark carry its findings for mitmweb. Here
@@ -20,6 +21,7 @@ import logging
 from collections.abc import Sequence
 
 from mitmproxy import ctx, http, tcp
+from mitmproxy.exceptions import OptionsError
 
 from conformance.proxy.session import LiveExchange, ProxySession
 
@@ -67,8 +69,9 @@ class DockerConformance:
         from conformance.proxy.console import ConsoleReport
         from conformance.proxy.recorder import FlowRecorder
 
-        self.done()
         opts = ctx.options
+        check_options(opts.conformance_ignore, opts.conformance_log, opts.conformance_record)
+        self.done()
         self.recorder = FlowRecorder(opts.conformance_record) if opts.conformance_record else None
         self.session = ProxySession(ignore=opts.conformance_ignore, log_path=opts.conformance_log or None)
         if opts.conformance_console:
@@ -202,6 +205,22 @@ class DockerConformance:
             ex.finish(error=flow.error.msg if flow.error else None)
 
     tcp_error = tcp_end
+
+
+def check_options(ignore: Sequence[str], log: str, record: str) -> None:
+    """Refuse options that would silently do nothing: an ignore pattern no rule matches, an output file
+    whose directory does not exist (mitmproxy shows the OptionsError and keeps the old settings)."""
+    import fnmatch
+    import os
+
+    from conformance.spec import RULES
+
+    for pattern in ignore:
+        if not any(rule == pattern or fnmatch.fnmatchcase(rule, pattern) for rule in RULES):
+            raise OptionsError(f"conformance_ignore: {pattern!r} matches no rule id (see `conformance rules`)")
+    for name, path in (("conformance_log", log), ("conformance_record", record)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise OptionsError(f"{name}: the directory of {path!r} does not exist")
 
 
 def _show_verdict(flow: http.HTTPFlow, ex: LiveExchange) -> None:
