@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from .client import DaemonClient
 
 HOST_CONFIG = {"NetworkMode": "none"}  # sent at start, the v1.14 way; CI daemons have no bridge
+CLOCK_SLACK = 5  # seconds: image Created times are the daemon's clock, in whole seconds
 
 
 def new_run_id() -> str:
@@ -41,6 +43,7 @@ class ResourceLedger:
     names: Names
     containers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)  # images older than this are never the run's own
 
     def note(self, kind: str, ref: str) -> None:
         (self.containers if kind == "container" else self.images).append(ref)
@@ -73,14 +76,11 @@ class ResourceLedger:
                     left.append(f"container {ref}: {r.status} {r.text.strip()[:100]}")
             except Exception as exc:  # noqa: BLE001
                 left.append(f"container {ref}: {exc!r}")
-        # descendants first (deepest first), then the tagged images, newest first
-        for ref in [*family.pop_descendants(), *reversed(images)]:
-            try:
-                r = api.delete(f"/images/{ref}", {"force": 1})
-                if r.status not in (200, 404):
-                    left.append(f"image {ref}: {r.status} {r.text.strip()[:100]}")
-            except Exception as exc:  # noqa: BLE001
-                left.append(f"image {ref}: {exc!r}")
+        # the family by id, children before parents; then the refs (a tag in a second repository keeps an
+        # image when deleted by id); then, once more, what the refs were still holding
+        held = [ref for ref in family.deepest_first() if _remove_image(api, ref)]
+        left += [problem for ref in reversed(images) if (problem := _remove_image(api, ref))]
+        left += [problem for ref in held if (problem := _remove_image(api, ref))]
         self.containers.clear()
         self.images.clear()
         return left
@@ -98,22 +98,33 @@ class ResourceLedger:
             pass
         return list(dict.fromkeys(images))
 
-    @staticmethod
-    def _image_family(api: DaemonClient, refs: list[str]) -> ImageFamily:
-        """The ids of `refs` and of every image below them in the daemon's parent chains (`all=1`)."""
+    def _image_family(self, api: DaemonClient, refs: list[str]) -> ImageFamily:
+        """The ids of `refs` and of every image below them in the daemon's parent chains (`all=1`), counting
+        only images created since the run began: an image the run merely tagged (`--v114-image`, a user's)
+        is not its own, nor is anything built on it."""
         roots: set[str] = set()
         parents: dict[str, str] = {}
         try:
-            for ref in refs:
-                r = api.get(f"/images/{ref}/json")
-                if r.status == 200:
-                    roots.add(_bare(r.json().get("Id") or ""))
             listed = api.get("/images/json", {"all": 1})
             if listed.status == 200:
-                parents = {_bare(img["Id"]): _bare(img.get("ParentId") or "") for img in listed.json() or []}
+                new = [img for img in listed.json() or [] if (img.get("Created") or 0) >= self.started - CLOCK_SLACK]
+                parents = {_bare(img["Id"]): _bare(img.get("ParentId") or "") for img in new}
+            for ref in refs:
+                r = api.get(f"/images/{ref}/json")
+                if r.status == 200 and _bare(r.json().get("Id") or "") in parents:
+                    roots.add(_bare(r.json()["Id"]))
         except Exception:  # noqa: BLE001
             pass
-        return ImageFamily(roots - {""}, parents)
+        return ImageFamily(roots, parents)
+
+
+def _remove_image(api: DaemonClient, ref: str) -> str:
+    """Delete one image (force=1); "" when it is gone, else what the daemon said."""
+    try:
+        r = api.delete(f"/images/{ref}", {"force": 1})
+    except Exception as exc:  # noqa: BLE001  (cleanup must go on)
+        return f"image {ref}: {exc!r}"
+    return "" if r.status in (200, 404) else f"image {ref}: {r.status} {r.text.strip()[:100]}"
 
 
 def _bare(image_id: str) -> str:
@@ -136,6 +147,13 @@ class ImageFamily:
             image_id, seen = self.parents.get(image_id, ""), seen + 1
         return None
 
+    def height(self, image_id: str) -> int:
+        """How many ancestors the image has: a child is always higher than its parent."""
+        n = 0
+        while (image_id := self.parents.get(image_id, "")) and n <= len(self.parents):
+            n += 1
+        return n
+
     def __contains__(self, image_id: object) -> bool:
         """A full or (at least 12 digits) short id of an image of the family."""
         if not isinstance(image_id, str) or len(image_id) < 12:
@@ -143,10 +161,10 @@ class ImageFamily:
         full = next((i for i in (*self.roots, *self.parents) if i.startswith(image_id)), image_id)
         return self.depth(full) is not None
 
-    def pop_descendants(self) -> list[str]:
-        """Ids of the images below the roots, deepest first (a child goes before its parent)."""
-        below = [(d, i) for i in self.parents if (d := self.depth(i))]
-        return [i for _, i in sorted(below, reverse=True)]
+    def deepest_first(self) -> list[str]:
+        """Ids of the family's images (its own and those below), every child before its parent."""
+        members = [i for i in self.parents if self.depth(i) is not None]
+        return sorted(members, key=self.height, reverse=True)
 
 
 class ContainerFactory:

@@ -110,3 +110,24 @@ def test_sigint_during_the_build_tests_still_removes_everything(tmp_path):
         http.close()
         served.terminate()
         served.wait(10)
+
+
+def test_an_image_the_run_only_tagged_is_not_its_own(daemon):
+    """--v114-image: the user's image (older than the run) and what is built on it stay; only the tag goes."""
+    url, http = daemon
+    theirs = http.post("/v1.14/images/create", params={"fromSrc": "-", "repo": "users-image", "tag": "latest"},
+                       content=busybox_rootfs(), headers={"Content-Type": "application/tar"})
+    assert theirs.status_code == 200
+    built = http.post("/v1.14/build", params={"t": "users-child"}, content=_context("FROM users-image\nENV A 1\n"),
+                      headers={"Content-Type": "application/tar"})
+    assert built.status_code == 200
+    before = {i["Id"] for i in _leftovers(http)[1]}
+    names = Names("v114s-fedcba-m")
+    ledger = ResourceLedger(names, started=time.time() + 10)  # the run began after those images were made
+    api = DaemonClient(parse_daemon_url(url), Checker(), ExchangeLog(), on_created=ledger.note)
+    assert api.post("/images/users-image/tag", {"repo": f"{names.prefix}-tagged"}).status == 201
+    assert ledger.clean(api) == []
+    images = _leftovers(http)[1]
+    assert {i["Id"] for i in images} == before
+    assert not any(t.startswith(names.prefix) for i in images for t in i["RepoTags"])
+    api.close()
