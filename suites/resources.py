@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import threading
 import time
@@ -92,7 +93,9 @@ class ResourceLedger:
             if listed.status == 200:
                 for img in listed.json() or []:
                     for tag in img.get("RepoTags") or []:
-                        if tag.startswith(self.names.prefix + "-") or tag.startswith("localhost/" + self.names.prefix):
+                        # podman names them docker.io/library/<repo> or localhost/<repo>
+                        bare = tag.removeprefix("docker.io/library/").removeprefix("localhost/")
+                        if bare.startswith(self.names.prefix + "-"):
                             images.append(tag)
         except Exception:  # noqa: BLE001
             pass
@@ -119,12 +122,18 @@ class ResourceLedger:
 
 
 def _remove_image(api: DaemonClient, ref: str) -> str:
-    """Delete one image (force=1); "" when it is gone, else what the daemon said."""
+    """Delete one image (force=1); "" when it is gone, else what the daemon said. A bare 64-digit id is
+    tried again as `sha256:<id>` (podman's compat API refuses to normalise a bare id as a name)."""
     try:
         r = api.delete(f"/images/{ref}", {"force": 1})
+        if r.status not in (200, 404) and _FULL_ID.fullmatch(ref):
+            r = api.delete(f"/images/sha256:{ref}", {"force": 1})
     except Exception as exc:  # noqa: BLE001  (cleanup must go on)
         return f"image {ref}: {exc!r}"
     return "" if r.status in (200, 404) else f"image {ref}: {r.status} {r.text.strip()[:100]}"
+
+
+_FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _bare(image_id: str) -> str:
