@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -98,6 +99,7 @@ def record_session(path: Path) -> int:
                 api.get("/v1.14/images/no-such-image/json")
                 api.post("/v1.14/containers/create", content=b"{not json", headers={"Content-Type": "application/json"})
                 api.get("/v1.14/events", params={"since": since, "until": int(time.time()) + 1})
+    shutil.rmtree(tmp, ignore_errors=True)
     return len(proxy.lines)
 
 
@@ -183,6 +185,7 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=40, help="copies of the recorded session in the capture")
     ap.add_argument("--worktree", action="store_true", help="also run this checkout as it stands")
     ap.add_argument("--capture", help="use this capture instead of recording one")
+    ap.add_argument("--keep", action="store_true", help="keep the generated capture (else it is removed)")
     ap.add_argument("--report", default=str(ROOT / "reports" / "bench-check.md"))
     args = ap.parse_args()
 
@@ -213,6 +216,10 @@ def main() -> int:
             print(f"round {r + 1}: {name} cli {cli[name][-1]:.2f} s, check {phases[name][-1]['check']:.2f} s",
                   file=sys.stderr)
     write_report(args, note, trees, capture, file_mb, session_n, cli, phases)
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        print(f"kept {capture}", file=sys.stderr)
     return 0
 
 
