@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .spec.model import Severity
-from .spec.rules import rule as _rule
 
 EVIDENCE_LIMIT = 200
 
@@ -37,12 +36,15 @@ class Finding:
     where: str = ""  # "request-line", "param:all", "header:Content-Type", "body@120", "frame#3", "status"
     evidence: str = ""
     side: str = ""  # "request" (what the client sent) or "response" (what the daemon answered)
+    count: int = 1  # how many times the exchange broke the rule (one finding per rule and side)
 
     @classmethod
     def of(cls, rule_id: str, message: str, *, where: str = "", evidence: bytes | str = "",
            exchange: str | None = None) -> Finding:
         """A finding for a catalogued rule; its severity comes from the catalogue."""
-        return cls(rule_id, _rule(rule_id).severity, message, exchange, where, clip(evidence))
+        from .rules import REGISTRY
+
+        return cls(rule_id, REGISTRY[rule_id].severity, message, exchange, where, clip(evidence))
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rc=0
-"${CONFORMANCE_VENV:-.venv}/bin/pytest" -q -n 2 tests "$@" || rc=$?
+"${CONFORMANCE_VENV:-.venv}/bin/pytest" -q -n 2 --durations=15 tests "$@" || rc=$?
 if [[ $rc == 5 ]]; then
   echo "test.sh: pytest collected no tests (exit 5): treated as a failure" >&2
   exit 1

@@ -147,7 +147,9 @@ def test_changes_null_and_list():
 def test_json_error_body_is_a_warning():
     found = exchange(None, "GET", "/v1.14/containers/nope/json", 404,
                      jbody({"message": "No such container: nope"}), headers=JSON_CT)
-    assert rules_of(found) == ["v114.error.plain-text", "v114.error.plain-text"]
+    # one finding per rule per exchange: the header and the JSON body both broke it, so it counts 2
+    assert rules_of(found) == ["v114.error.plain-text"]
+    assert found[0].count == 2
     assert all(f.severity is Severity.WARNING for f in found)
 
 
@@ -159,7 +161,8 @@ def test_plain_error_is_fine():
 def test_unknown_and_later_routes():
     assert rules_of(exchange(None, "GET", "/v1.14/containers/x/foo", 404, b"404 page not found\n",
                              headers=TEXT_CT)) == ["v114.route.unknown"]
-    later = exchange(None, "GET", f"/v1.14/containers/{ID}/archive?path=/etc", 200, b"")
+    # (the archive's body is a tar: since later routes' bodies of a known kind are judged, it must be one)
+    later = exchange(None, "GET", f"/v1.14/containers/{ID}/archive?path=/etc", 200, tar_of({"etc/hosts": b"x"}))
     assert rules_of(later) == ["v114.route.later-api"]
     assert later[0].severity is Severity.INFO
     assert rules_of(exchange(None, "HEAD", "/_ping", 200)) == ["v114.route.later-api"]
@@ -359,3 +362,17 @@ def test_findings_say_which_side_broke_the_rule():
                      request_headers=JSON_CT)
     sides = {f.rule: f.side for f in found}
     assert sides == {"v114.param.name": "request", "v114.status.unexpected": "response"}
+
+
+# --- bodies of later routes whose kind v1.14 knows ------------------------------------------------------
+
+def test_later_route_tar_is_judged_and_the_route_stays_info():
+    tar_ct = [("Content-Type", "application/x-tar")]
+    found = exchange(None, "GET", f"/v1.14/containers/{ID}/archive?path=/etc", 200, b"x" * 1024, headers=tar_ct)
+    assert {f.rule: f.severity for f in found} == {"v114.route.later-api": Severity.INFO,
+                                                   "v114.tar.invalid": Severity.ERROR}
+    good = exchange(None, "GET", f"/v1.14/containers/{ID}/archive?path=/etc", 200, tar_of({"etc/hosts": b"x"}),
+                    headers=tar_ct)
+    assert "v114.tar.invalid" not in rules_of(good)
+    images = exchange(None, "GET", "/v1.14/images/get?names=busybox", 200, tar_of({"x": b"1"}), headers=tar_ct)
+    assert "v114.tar.image-layout" in rules_of(images)

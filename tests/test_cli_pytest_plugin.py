@@ -25,11 +25,12 @@ def _pytest(cwd: Path, *args: str, timeout: float = 300, extra_path: str = "") -
 
 def test_no_daemon_is_one_line_and_a_usage_error_before_any_test(tmp_path: Path):
     missing = tmp_path / "absent.sock"
-    # bound: pytest's own start on this machine (measured: it varies with the load) plus 5 s
+    # bound: pytest's own start on this machine plus 5 s; the start is measured with the same load, and
+    # counted 1.5 times because the suite's imports (hypothesis, the rule book) scale with the load too
     (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
     t0 = time.monotonic()
     _pytest(tmp_path, "--co", "test_nothing.py")
-    budget = time.monotonic() - t0 + 5
+    budget = 1.5 * (time.monotonic() - t0) + 5
     t0 = time.monotonic()
     proc = _pytest(tmp_path, "--pyargs", "conformance.suites", "--v114-daemon", f"unix://{missing}")
     elapsed = time.monotonic() - t0

@@ -97,6 +97,11 @@ def check_wait_404(api, running):
     assert (r.status_code, r.text) == (404, "No such container: nothere\n")
 
 
+def check_error_wording(api, running):
+    r = api.get("/v1.14/containers/nothere/json")
+    assert (r.status_code, r.text) == (404, 'no container with name or ID "nothere" found: no such container\n')
+
+
 def check_no_content_body(api, running):
     cid = api.post("/v1.14/containers/create", json={"Image": "busybox", "Cmd": ["true"]}).json()["Id"]
     sock = socket.socket(socket.AF_UNIX)

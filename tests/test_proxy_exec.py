@@ -161,8 +161,12 @@ def test_half_closed_events_client_gets_the_whole_stream(target):
     env = _env(url, config, "1.14")
     for verb in ("pause", "unpause"):  # events of our own, in a window of a few seconds
         subprocess.run([DOCKER, verb, name], env=env, check=True, capture_output=True, timeout=60)
-    time.sleep(1.5)
-    until = int(time.time()) - 1  # a window in the past: both reads see the same, complete stream
+    # `until` is whole seconds and dockerd compares it with nanosecond event times: end the window a
+    # full second after the last event, then wait until it is in the past, so both reads see the
+    # same, complete stream
+    until = int(time.time()) + 1
+    while time.time() < until + 0.5:
+        time.sleep(0.1)
     req = f"GET /v1.14/events?since={since}&until={until} HTTP/1.1\r\nHost: d\r\n\r\n".encode()
     direct = _raw(url, req)
     via = _raw(str(p.url), req)

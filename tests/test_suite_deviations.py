@@ -24,6 +24,7 @@ SELECTION = {
     "changes-null": "test_changes_empty_is_a_list",
     "create-200": "test_create_inspect_remove",
     "wait-404": "test_unknown_container",
+    "error-wording": "test_unknown_container",
     "no-content-body": "test_no_content_answers_carry_no_body",
     "inspect-no-state": "test_create_inspect_remove",
     "list-trailing-comma": "test_list_membership",

@@ -19,7 +19,7 @@ def seen_on_the_wire(rule_id: object) -> bool:
     """Rules only the carrier can judge (HTTP framing and heads, websocket frames): a capture keeps the
     decoded body and messages, not the bytes they came in, so `check` takes these from the recording."""
     r = RULES.get(rule_id) if isinstance(rule_id, str) else None
-    return r is not None and (r.aspect == "http" or r.id == "v114.websocket.invalid")
+    return r is not None and r.side == "wire"
 
 
 def recorded_finding(d: dict) -> Finding | None:
@@ -29,7 +29,9 @@ def recorded_finding(d: dict) -> Finding | None:
         return None
     f = Finding.of(rule_id, str(d.get("message", "")), where=str(d.get("where", "")),
                    evidence=str(d.get("evidence", "")))
-    side = d.get("side")
+    side, count = d.get("side"), d.get("count")
+    if isinstance(count, int) and count > 1:
+        f = replace(f, count=count)
     return replace(f, side=side) if side in ("request", "response") else f
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from ..spec import ENDPOINTS, LATER_ROUTES, RULES
+from ..rules import REGISTRY, RULES
+from ..spec import ENDPOINTS, LATER_ROUTES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fmt.add_argument("--openapi", action="store_true",
                      help="print the endpoint table as an OpenAPI 3.1 document (JSON)")
     p.add_argument("--endpoints", action="store_true", help="also list every route with what it answers")
+    p.add_argument("--where", metavar="ID", action="append", default=[],
+                   help="print where rule ID is declared and the file:line of each check that raises it "
+                        "(repeatable; `*` patterns allowed)")
     p.set_defaults(func=run)
 
 
@@ -41,16 +46,43 @@ def _endpoint_rows() -> list[dict]:
     return rows
 
 
+def _where(patterns: list[str], *, as_json: bool) -> int:
+    import fnmatch
+
+    ids = [rid for rid in sorted(RULES) if any(fnmatch.fnmatchcase(rid, p) for p in patterns)]
+    unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(rid, p) for rid in RULES)]
+    if unknown:
+        print(f"conformance rules: no rule matches {', '.join(map(repr, unknown))} "
+              "(`conformance rules` lists them)", file=sys.stderr)
+        return 2
+    found = {rid: REGISTRY.where(rid) for rid in ids}
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for rid, w in found.items():
+        r = RULES[rid]
+        print(f"{rid}  {r.severity.value}  side={r.side}  applies: {r.applies.describe() if r.applies else '-'}")
+        print(f"  {w['declared']}  declared ({r.family})")
+        for c in w["checks"]:
+            print(f"  {c['at']}  {c['name']} ({c['phase']})")
+        if not w["checks"]:
+            print("  (no check in this tool raises it: asserted by the suite, or noted by a driver)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.openapi:
         from ..spec.openapi import openapi_document
 
         print(json.dumps(openapi_document(), indent=2))
         return 0
+    if args.where:
+        return _where(args.where, as_json=args.json)
     rules = sorted(RULES.values(), key=lambda r: r.id)
     if args.json:
         out = {"rules": [{"id": r.id, "severity": r.severity.value, "aspect": r.aspect,
-                          "statement": r.statement, "source": r.source} for r in rules]}
+                          "statement": r.statement, "source": r.source, "family": r.family, "side": r.side,
+                          "applies": r.applies.describe() if r.applies else ""} for r in rules]}
         if args.endpoints:
             out["endpoints"] = _endpoint_rows()
             out["later_routes"] = [{"method": lr.method, "path": lr.path, "since": lr.since}

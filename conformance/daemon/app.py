@@ -12,8 +12,8 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from ..spec.frame import STDERR, STDOUT, SYSTEMERR, build_frame
 from ..spec import API_VERSION, RULEBOOK, BodyKind, RouteMatch
+from ..spec.frame import STDERR, STDOUT, SYSTEMERR, build_frame
 from ..spec.values import parse_bool, parse_int
 from .encoding import go_dumps, table
 from .errors import DaemonError
@@ -270,7 +270,11 @@ class Application:
             if exchange.started:
                 exchange.must_close = True
                 return
-            await call.send_error(exc.status, exc.message)
+            message = exc.message
+            if call.deviant("error-wording") and message.startswith("No such container: "):
+                name = message.removeprefix("No such container: ")
+                message = f'no container with name or ID "{name}" found: no such container'  # podman's words
+            await call.send_error(exc.status, message)
 
 
 __all__ = ["Application", "Call", "route", "HANDLERS", "INTERNAL_ERROR", "STDOUT", "STDERR"]

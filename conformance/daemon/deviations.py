@@ -1,7 +1,7 @@
 """Deliberate faults: each deviation makes the reference daemon break one rule of the rule book.
 
 `conformance serve --deviate NAME` turns one on; the suite must then fail exactly the tests of that rule.
-Every deviation names the rule id it breaks (conformance/spec/rules.py), so reports can be cross-checked.
+Every deviation names the rule id it breaks (conformance/rules/), so reports can be cross-checked.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ DEVIATIONS: tuple[Deviation, ...] = (
               "images/{name}/get says Content-Type application/json for its tar"),
     Deviation("changes-null", "v114.json.null-list", "changes with nothing to report answer null, not []"),
     Deviation("create-200", "v114.status.unexpected", "container create answers 200 instead of 201"),
+    Deviation("error-wording", "v114.outcome.body",
+              "an unknown container's error keeps its status but is worded as podman words it "
+              "(`no container with name or ID \"x\" found: no such container`), not `No such container: x`"),
     Deviation("wait-404", "v114.status.doc-only",
               "wait on an unknown container answers 404 (as the doc says) instead of 1.2.0's 500"),
     Deviation("no-content-body", "v114.status.no-body", "204 responses carry a 2-byte body `OK`"),
@@ -72,7 +75,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
               "pause of a paused container answers 204 instead of 1.2.0's 500"),
     Deviation("kill-stopped-500", "v114.outcome.status",
               "kill of a container that is not running answers 500 instead of 1.2.0's 204"),
-    Deviation("rm-running-409", "v114.outcome.status",
+    Deviation("rm-running-409", "v114.status.cause",
               "rm of a running container without force answers 409 (as 20.10) instead of 500"),
     Deviation("top-stopped-200", "v114.outcome.status",
               "top of a container that is not running answers 200 with a process list instead of 500"),

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from ..capture.redact import scrub_text
 from ..daemonurl import DaemonURL
+from ..rules.registry import raises
 from ..spec import RULEBOOK
 from .chunked import ChunkedDecoder, ChunkedError
 from .heads import MAX_HEAD, HeadError, RequestHead, ResponseHead, body_length, parse_request_head, parse_response_head
@@ -156,6 +157,7 @@ class ClientConnection:
                 ex.abandon()
             ex.finish(error=why, cut=by)
 
+    @raises("v114.http.framing-conflict", "v114.http.head-too-large", "v114.http.malformed")
     async def _exchange(self) -> bool:
         """Relay one exchange; True when the connection stays open for another."""
         raw_head, seen, problem = await self.client.head()
@@ -312,6 +314,7 @@ class ClientConnection:
             self._body_sent.set()
 
     # -- daemon -> client ---------------------------------------------------------------------------
+    @raises("v114.http.framing-conflict", "v114.http.unsolicited-continue")
     async def _response(self, ex: LiveExchange, head: RequestHead, hijack: bool, websocket: bool,
                         pump: asyncio.Future) -> bool:
         d = self._d_reader
@@ -428,6 +431,7 @@ class ClientConnection:
             await drain()
         return True
 
+    @raises("v114.http.malformed")
     async def _pump_chunked(self, src: _Source, ex: LiveExchange, send: Callable[[bytes], object],
                             feed: Callable[[bytes], None], side: str, drain) -> str | None:
         """None once the body ended; "eof" when the connection ended first; otherwise why its framing
@@ -460,6 +464,7 @@ class ClientConnection:
             send(data)
             await drain()
 
+    @raises("v114.http.head-too-large", "v114.http.malformed")
     async def _bad_response(self, ex: LiveExchange, problem: str, seen: bytes) -> bool:
         if problem == "eof":
             why = "daemon closed the connection before a response" if not seen.strip() else \

@@ -23,6 +23,7 @@ from ..capture.buffer import CappedBody
 from ..capture.redact import Redacted, redact, scrub_text
 from ..checker import Checker, Limits
 from ..findings import Finding
+from ..rules.registry import raises
 
 logger = logging.getLogger("conformance.proxy")
 
@@ -161,6 +162,7 @@ class LiveExchange:
         self._call(self.check.request_head, method, self.redacted.target or target, self.redacted.headers)
 
     # -- feeding the checker -------------------------------------------------------------------
+    @raises("v114.checker.internal")
     def _call(self, fn: Callable[..., list[Finding]], *args: Any) -> None:
         if not self._checking:
             return
@@ -263,6 +265,7 @@ class LiveExchange:
         else:
             self.hijack_client(chunk)
 
+    @raises("v114.websocket.invalid")
     def daemon_stream(self, chunk: bytes) -> None:
         if self._ws_readers is not None:
             reader = self._ws_readers[1]
@@ -281,7 +284,7 @@ class LiveExchange:
         self.hijacked = True
         if websocket:
             self.websocket = True
-            from ..checker import header
+            from ..http import header
 
             exts = header(self.response_headers, "sec-websocket-extensions")
             self._ws_readers = (WebsocketReader(from_client=True, extensions=exts),

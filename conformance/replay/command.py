@@ -28,8 +28,8 @@ import asyncio
 import sys
 
 from ..capture import CaptureError, RecordedExchange, load_capture
-from ..checker import media_type
 from ..daemon.server import ClientGone, Exchange, HttpServer, serve_until_signalled
+from ..http import media_type
 from ..spec.endpoints import RAW_STREAM
 from .engine import MatchRuleError, MatchRules, ReplayBook
 from .streams import send_body, send_hijacked, serve_websocket

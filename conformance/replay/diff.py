@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..capture import RecordedExchange
-from ..checker import media_type
 from ..frames import FrameDecoder
+from ..http import media_type
 from ..spec.endpoints import RAW_STREAM
 from ..streams.jsonstream import json_values
 

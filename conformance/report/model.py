@@ -12,11 +12,11 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from ..spec import RULEBOOK, RULES, BodyKind, Rule, Severity, compare_versions
+from ..rules import RULES, judges
+from ..spec import RULEBOOK, Rule, Severity
 from .coverage import coverage, oracle_differences, root_causes
 
 SCHEMA_VERSION = 1
-REQUEST_RULE_PREFIXES = ("v114.route.", "v114.version.other", "v114.param.", "v114.request.")
 SECTIONS = {"containers": "Containers", "images": "Images", "system": "Misc"}
 EVIDENCE_PER_RULE = 8
 EXCHANGES_PER_TEST = 15
@@ -24,67 +24,17 @@ FAILING = (Severity.ERROR.value, Severity.WARNING.value)
 
 
 def is_request_rule(rule_id: str) -> bool:
-    return rule_id.startswith(REQUEST_RULE_PREFIXES)
+    """Rules that judge the client's bytes (routes, params, request bodies): never held against a daemon."""
+    return RULES[rule_id].judges_request
 
 
 def section_of(endpoint_id: str) -> str:
     return SECTIONS.get(endpoint_id.split(".", 1)[0], "Other")
 
 
-def _response_kinds(endpoint_id: str, status: int | None) -> set[BodyKind]:
-    ep = RULEBOOK[endpoint_id]
-    return {r.kind for r in ep.responses if status is None or r.status == status}
-
-
 def rule_applies(rule: Rule, record: dict) -> bool:
-    """Whether this daemon-side rule judged this exchange (so a clean exchange counts as a pass)."""
-    status, ep_id = record.get("status"), record.get("endpoint")
-    if status is None:
-        return False
-    rid = rule.id
-    if rid == "v114.version.too-new-served":
-        version, _ = RULEBOOK.split_version(record["target"].split("?", 1)[0])
-        return version is not None and compare_versions(version, "1.14") > 0
-    if ep_id is None:
-        return False
-    ep = RULEBOOK[ep_id]
-    kinds = _response_kinds(ep_id, status)
-    ok = status < 400
-    if rid.startswith("v114.error."):
-        return status >= 400
-    if rid == "v114.status.no-body":
-        return status in (204, 304)
-    if rid.startswith("v114.hijack.") :
-        return ep.hijacked and status in (101, 200)
-    if rid == "v114.websocket.opcode":
-        return ep.websocket and status == 101
-    if rid.startswith("v114.frame."):
-        return ok and BodyKind.STDIO in kinds
-    if rid.startswith("v114.tar."):
-        if rid == "v114.tar.image-layout":
-            return ok and ep_id == "images.get"
-        if rid == "v114.tar.copy-resource":
-            return ok and ep_id == "containers.copy"
-        return ok and BodyKind.TAR in kinds
-    if rid.startswith("v114.events."):
-        return ok and ep_id == "system.events"
-    if rid.startswith("v114.jsonmessage."):
-        return ok and BodyKind.JSON_MESSAGES in kinds
-    if rid == "v114.text.ping":
-        return ok and ep_id == "system.ping"
-    if rid == "v114.json.api-version":
-        return ok and ep_id == "system.version"
-    if rid == "v114.json.null-list":
-        return ok and BodyKind.JSON_LIST in kinds
-    if rid.startswith("v114.json."):
-        return ok and bool(kinds & {BodyKind.JSON_OBJECT, BodyKind.JSON_LIST})
-    if rid == "v114.body.expected-empty":
-        return ok and BodyKind.EMPTY in kinds
-    if rid.startswith("v114.content-type."):
-        return ok
-    if rid.startswith(("v114.outcome.", "v114.lifecycle.")):  # judged where the suite asserted them
-        return rid in (record.get("asserted") or [])
-    return True
+    """Whether this daemon-side rule judged this exchange, as the rule declares it (conformance/rules/)."""
+    return judges(rule, record)
 
 
 def build_report(*, target: dict, records: list[dict], tests: list[dict], wall_time: float,

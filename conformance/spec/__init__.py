@@ -18,7 +18,6 @@ from .model import (
     Rule,
     Severity,
 )
-from .rules import RULES, rule
 
 RULEBOOK = RuleBook(ENDPOINTS, LATER_ROUTES)
 
@@ -27,3 +26,13 @@ __all__ = [
     "compare_versions", "rule", "BodyField", "BodyKind", "Cause", "Endpoint", "Erratum", "FieldType", "LaterRoute",
     "Outcome", "Param", "ParamKind", "RequestBody", "Response", "Rule", "Severity",
 ]
+
+
+def __getattr__(name: str):
+    # the rule catalogue lives in conformance.rules (a registry of named checks, which itself reads the
+    # rule book); it is offered here too, lazily, so `from conformance.spec import RULES` keeps working
+    if name in ("RULES", "rule"):
+        from .. import rules
+
+        return getattr(rules, name)
+    raise AttributeError(name)

@@ -42,6 +42,15 @@ TEXT = ("text/plain; charset=utf-8",)
 SNIFFED_BINARY = ("application/octet-stream",)  # Go's content sniffing of binary output
 SNIFFED = SNIFFED_BINARY + TEXT  # sniffed output that may be binary (frames, tar) or text (TTY, empty)
 RAW_STREAM = ("application/vnd.docker.raw-stream",)
+# the response headers 1.2.0 (Go net/http) writes; any other is a later daemon's (`v114.header.later`).
+# The Access-Control-* ones come with 1.2.0's --api-enable-cors; Job-Name and Job-Args with the
+# routes served by eng.ServeHTTP (/version, /info; notes §2 version); Sec-WebSocket-Accept with the
+# websocket attach's 101.
+SERVER_HEADERS = frozenset({
+    "content-type", "content-length", "transfer-encoding", "date", "connection", "upgrade",
+    "job-name", "job-args", "sec-websocket-accept",
+    "access-control-allow-origin", "access-control-allow-headers", "access-control-allow-methods",
+})
 X_TAR = ("application/x-tar",)
 
 BOOL, INT, STR = FieldType.BOOL, FieldType.INT, FieldType.STRING
@@ -433,8 +442,8 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(204, BodyKind.NONE), Response(304, BodyKind.NONE)),
         errors=(404, 500),
         doc_errors=(404, 500),
-        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0", minimum=0,
-                      maximum=1),),
+        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0",
+                      doc_default="10", minimum=0, maximum=1),),
         errata=(
             _reason(204, "OK", "the 1.2.0 doc's stop example"),
             Erratum(
@@ -454,8 +463,8 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         responses=(Response(204, BodyKind.NONE),),
         errors=(404, 500),
         doc_errors=(404, 500),
-        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0", minimum=0,
-                      maximum=1),),
+        params=(Param("t", ParamKind.INT, "seconds to wait before killing; omitted means 0", default="0",
+                      doc_default="10", minimum=0, maximum=1),),
         errata=(
             _reason(204, "OK", "the 1.2.0 doc's restart example"),
             Erratum(
@@ -588,7 +597,7 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         section="Copy files or folders from a container",
         # tar (sniffed binary), or an empty 200 when the copy job fails for another reason than a
         # missing file (logged only), which Go 1.3 sniffs as text
-        responses=(Response(200, BodyKind.TAR, SNIFFED),),
+        responses=(Response(200, BodyKind.TAR, SNIFFED, tar_holds="Resource"),),
         errors=(404, 500),
         doc_errors=(404, 500),
         body=RequestBody(
@@ -621,7 +630,7 @@ _CONTAINERS: tuple[Endpoint, ...] = (
         path="/containers/{id}/resize",
         summary="Resize a container's TTY (undocumented in v1.14)",
         documented=False,
-        responses=(Response(200, BodyKind.EMPTY, TEXT),),
+        responses=(Response(200, BodyKind.EMPTY, TEXT, doc_shows_type=False),),
         errors=(404, 500),
         params=(
             Param("h", ParamKind.STRICT_INT, "height in rows", required=True, minimum=0, maximum=500),
@@ -689,7 +698,7 @@ _IMAGES: tuple[Endpoint, ...] = (
             Param("registry", ParamKind.STRING, "listed by the doc, never read", read=False),
         ),
         # a tarball when fromSrc=-, else nothing
-        body=RequestBody(kind=BodyKind.TAR),
+        body=RequestBody(kind=BodyKind.TAR, required=True, only_when=("fromSrc", "-")),
         errata=(
             Erratum(
                 doc="documents a `registry` parameter",
@@ -774,7 +783,7 @@ _IMAGES: tuple[Endpoint, ...] = (
         path="/images/{name}/tag",
         summary="Tag an image into a repository",
         section="Tag an image into a repository",
-        responses=(Response(201, BodyKind.EMPTY, TEXT),),
+        responses=(Response(201, BodyKind.EMPTY, TEXT, doc_shows_type=False),),
         errors=(404, 500),
         doc_errors=(400, 404, 409, 500),
         params=(
@@ -832,7 +841,7 @@ _IMAGES: tuple[Endpoint, ...] = (
         path="/images/{name}/get",
         summary="Get a tarball of a repository's images and tags",
         section="Get a tarball containing all images and tags in a repository",
-        responses=(Response(200, BodyKind.TAR, X_TAR),),
+        responses=(Response(200, BodyKind.TAR, X_TAR, tar_layout="image"),),
         errors=(404, 500),
         doc_errors=(500,),
         errata=(
@@ -849,7 +858,7 @@ _IMAGES: tuple[Endpoint, ...] = (
         path="/images/load",
         summary="Load a tarball of images and tags",
         section="Load a tarball with a set of images and tags into docker",
-        responses=(Response(200, BodyKind.EMPTY, TEXT),),
+        responses=(Response(200, BodyKind.EMPTY, TEXT, doc_shows_type=False),),
         errors=(500,),
         doc_errors=(500,),
         body=RequestBody(kind=BodyKind.TAR, required=True),
@@ -893,7 +902,7 @@ _MISC: tuple[Endpoint, ...] = (
             _bool("rm", "remove intermediate containers after a successful build", default="1"),
             _bool("forcerm", "always remove intermediate containers"),
         ),
-        body=RequestBody(kind=BodyKind.TAR),
+        body=RequestBody(kind=BodyKind.TAR, dockerfile_unless="remote"),
         errata=(
             Erratum(
                 doc="`**forcerm - …` (unterminated bold in the 1.2.0 doc); Content-type "
@@ -916,7 +925,7 @@ _MISC: tuple[Endpoint, ...] = (
         summary="Check registry credentials",
         section="Check auth configuration",
         responses=(
-            Response(200, BodyKind.JSON_OBJECT, JSON, "AuthStatus"),
+            Response(200, BodyKind.JSON_OBJECT, JSON, "AuthStatus", doc_shows_type=False),
             Response(204, BodyKind.NONE),
         ),
         errors=(401, 403, 500),
@@ -993,7 +1002,7 @@ _MISC: tuple[Endpoint, ...] = (
         path="/_ping",
         summary="Ping the docker server",
         section="Ping the docker server",
-        responses=(Response(200, BodyKind.TEXT, TEXT),),
+        responses=(Response(200, BodyKind.TEXT, TEXT, text="OK"),),
         errors=(),
         doc_errors=(500,),
         errata=(
@@ -1078,7 +1087,7 @@ _MISC: tuple[Endpoint, ...] = (
         path="{path}",
         summary="CORS preflight: OPTIONS on any path",
         documented=False,
-        responses=(Response(200, BodyKind.EMPTY, TEXT),),
+        responses=(Response(200, BodyKind.EMPTY, TEXT, doc_shows_type=False),),
         errors=(),
         errata=(
             Erratum(
@@ -1275,10 +1284,12 @@ LATER_ROUTES: tuple[LaterRoute, ...] = (
     LaterRoute("POST", "/exec/{id}/start", "Start an exec instance", "1.15", hijacked=True),
     LaterRoute("POST", "/exec/{id}/resize", "Resize an exec instance's TTY", "1.15"),
     LaterRoute("GET", "/exec/{id}/json", "Inspect an exec instance", "1.16"),
-    LaterRoute("GET", "/images/get", "Export several images in one tarball", "1.15"),
+    LaterRoute("GET", "/images/get", "Export several images in one tarball", "1.15", body=BodyKind.TAR,
+               tar_layout="image"),
     LaterRoute("GET", "/containers/{id}/stats", "Container resource usage statistics", "1.17"),
     LaterRoute("POST", "/containers/{id}/rename", "Rename a container", "1.17"),
-    LaterRoute("GET", "/containers/{id}/archive", "Get an archive of a path in a container", "1.20"),
+    LaterRoute("GET", "/containers/{id}/archive", "Get an archive of a path in a container", "1.20",
+               body=BodyKind.TAR),
     LaterRoute("HEAD", "/containers/{id}/archive", "Stat a path in a container", "1.20"),
     LaterRoute("PUT", "/containers/{id}/archive", "Extract an archive into a container", "1.20"),
     LaterRoute("POST", "/containers/{id}/update", "Update a container's resources", "1.22"),

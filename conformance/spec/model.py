@@ -133,6 +133,7 @@ class Param:
     documented: bool = True  # False: read by 1.2.0 but missing from the v1.14 doc
     required: bool = False  # the request fails (or is meaningless) without it
     default: str | None = None  # what 1.2.0 assumes when absent, as text
+    doc_default: str | None = None  # what the doc says is assumed when absent, where it differs from 1.2.0
     values: tuple[str, ...] = ()  # closed set of values; FILTERS: `key=regex` per key 1.2.0 honours
     read: bool = True  # False: the doc lists it but 1.2.0 never reads it (commit `m`, create `registry`)
     minimum: int | None = None  # integer kinds: the smallest value that means something
@@ -181,6 +182,14 @@ class RequestBody:
     content_type_rule: str = ""  # when it insists: "always" or "content-length>0"
     required: bool = False
     schema: str | None = None  # key into schemas.REQUEST_SCHEMAS
+    only_when: tuple[str, str] | None = None  # (param, value): the body is read only then (import: fromSrc=-)
+    dockerfile_unless: str | None = None  # TAR: the context needs a root Dockerfile unless this param is set
+
+    def kind_for(self, query: dict[str, str]) -> BodyKind:
+        """The body kind this request's query makes the route read (NONE when `only_when` does not hold)."""
+        if self.only_when is not None and query.get(self.only_when[0]) != self.only_when[1]:
+            return BodyKind.NONE
+        return self.kind
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,10 @@ class Response:
     kind: BodyKind
     content_types: tuple[str, ...] = ()  # media types accepted; () means "none is set" (204/304/hijack)
     schema: str | None = None  # key into schemas.RESPONSE_SCHEMAS (JSON kinds)
+    doc_shows_type: bool = True  # False: the doc's example shows no Content-Type (tag, load, auth)
+    tar_layout: str | None = None  # TAR: "image" for an image tarball (`repositories`, per-layer files)
+    tar_holds: str | None = None  # TAR: the request body field naming what the tar holds (copy: Resource)
+    text: str | None = None  # TEXT: the exact body (ping: OK)
 
 
 @dataclass(frozen=True)
@@ -259,6 +272,8 @@ class LaterRoute:
     summary: str
     since: str  # API version that added it, e.g. "1.15"
     hijacked: bool = False  # exec start: the connection becomes a raw stream, as attach's does
+    body: BodyKind | None = None  # the success body's kind where a v1.14 scanner can judge it (TAR)
+    tar_layout: str | None = None  # TAR: "image" for an image tarball (`repositories`, per-layer files)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_regex", _template_regex(self.path))
@@ -277,3 +292,10 @@ class Rule:
     statement: str  # one line: what must hold
     aspect: str  # grouping for listings: route, param, body, status, content-type, json, frame, ...
     source: str = ""  # where the requirement comes from (doc section, notes section, source line)
+    family: str = ""  # the conformance/rules/ module that declares it
+    side: str = "daemon"  # "request" (judges the client's bytes), "daemon" or "wire" (framing, either side)
+    applies: object = None  # conformance.rules.registry.Applies: when a daemon-side rule judges an exchange
+
+    @property
+    def judges_request(self) -> bool:
+        return self.side == "request"

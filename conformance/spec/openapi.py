@@ -319,8 +319,8 @@ def _request_body(body: RequestBody) -> dict[str, Any] | None:
         return {"required": False,
                 "description": "A tar archive (build context, image tarball or import source), sent as raw "
                                "bytes. 1.2.0 reads it whatever the Content-Type, and reads an empty body as an "
-                               "empty archive" + (" (a request without one means nothing)." if body.required
-                                                  else "."),
+                               "empty archive" + (" (a request without one means nothing)."
+                                                  if body.required and not body.only_when else "."),
                 "content": {"application/x-tar": {"schema": tar},
                             "application/octet-stream": {"schema": copy.deepcopy(tar)}}}
     else:
