@@ -17,6 +17,7 @@ from typing import NamedTuple
 import construct as cs
 
 from .findings import Finding
+from .rules.registry import raises
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 SYSTEMERR = 3  # added by later daemons (20.10) for log errors; unknown to v1.14
@@ -355,6 +356,7 @@ class FrameDecoder:
         batch._s = (head, data, start, c, index, base, self.keep_payloads, limit)
         return batch
 
+    @raises("v114.frame.truncated")
     def finish(self) -> None:
         """End of stream: an incomplete frame is a truncation finding."""
         if self.finished:
@@ -406,6 +408,7 @@ class FrameDecoder:
             self._room = min(size, self.max_payload)
         return k
 
+    @raises("v114.frame.stream-type", "v114.frame.padding", "v114.frame.oversized")
     def _judge(self, index: int, header: bytes, pos: int, first: int = 0) -> None:
         """Findings for frame first+index, wherever its header was read (bulk loop or reassembled)."""
         index += first
