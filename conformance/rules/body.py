@@ -17,6 +17,10 @@ rule("v114.body.expected-empty", WARN,
 rule("v114.body.truncated", ERR,
      "The body is complete: as long as Content-Length, or ended by the chunked terminator.",
      "RFC 9112")
+rule("v114.body.log-timestamp", WARN,
+     "With `timestamps=1`, log lines start with a Go RFC3339Nano stamp: the fraction's trailing zeros are "
+     "trimmed (20.10 pads it to 9 digits).",
+     "notes §2 logs, §6.2", applies=Applies(statuses="success", endpoints=frozenset({"containers.logs"})))
 rule("v114.body.limit", INFO,
      "The checker inspected the body only up to its buffering limit.",
      "checker limit")

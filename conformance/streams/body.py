@@ -9,21 +9,21 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from functools import cache
-
-from jsonschema import Draft202012Validator
+from collections.abc import Mapping
 
 from ..findings import Finding
 from ..frames import KNOWN_STREAMS, FrameDecoder
+from ..rules.registry import raises
 from ..spec import BodyKind, Endpoint, FieldType
 from ..spec import schemas as _schemas
+from .jsonbody import empty_as_null, grade, listed, objects, pointer, query_fields
 from .jsonstream import JSONStreamDecoder
+from .logstamps import LogStampScanner
 from .tar import TarScanner
+from .values import parse_bool
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_ID_KEYS = ("Id", "ParentId", "Parent", "Deleted")
-# /info flags that 1.2.0 encodes as 0/1 integers (Env.SetBool re-typed as JSON, notes §0.5).
-_INT_FLAGS = {"system.info": ("Debug", "IPv4Forwarding", "MemoryLimit", "SwapLimit")}
+_ID_KEYS = ("Id", "ParentId", "Parent", "Deleted")  # for a body without a named schema
 _MESSAGE_KEYS = frozenset({"stream", "status", "progressDetail", "progress", "id", "from", "time",
                            "errorDetail", "error"})
 _EVENT_KEYS = frozenset({"status", "id", "from", "time"})
@@ -31,23 +31,17 @@ _EVENT_STATUSES = frozenset({"create", "start", "die", "stop", "kill", "restart"
                              "export", "destroy", "untag", "delete", "import", "pull", "push", "tag"})
 
 
-@cache
-def _validator(name: str) -> Draft202012Validator | None:
-    schema = _schemas.RESPONSE_SCHEMAS.get(name)
-    return Draft202012Validator(schema) if schema is not None else None
-
-
-def _pointer(path) -> str:
-    return "/" + "/".join(str(p) for p in path)
-
-
 class JSONBodyCheck:
-    """A JSON document body: buffered up to a limit, then parsed and judged."""
+    """A JSON document body: buffered up to a limit, then parsed and judged.
+
+    `query`: the request's query parameters, for fields a parameter asks for (containers/json `size`).
+    """
 
     def __init__(self, limit: int, *, request_endpoint: Endpoint | None = None,
                  response_endpoint: Endpoint | None = None, schema: str | None = None,
-                 kind: BodyKind = BodyKind.JSON_OBJECT):
+                 kind: BodyKind = BodyKind.JSON_OBJECT, query: Mapping[str, str] | None = None):
         self.limit = limit
+        self.query = query
         self.request_endpoint = request_endpoint
         self.response_endpoint = response_endpoint
         self.schema = schema
@@ -57,6 +51,7 @@ class JSONBodyCheck:
         self.value: object = None
         self.parsed = False
 
+    @raises("v114.body.limit")
     def feed(self, chunk: bytes) -> list[Finding]:
         if self._over:
             return []
@@ -68,6 +63,7 @@ class JSONBodyCheck:
         self._buf += chunk
         return []
 
+    @raises("v114.request.json", "v114.json.invalid")
     def finish(self) -> list[Finding]:
         if self._over:
             return []
@@ -88,6 +84,8 @@ class JSONBodyCheck:
         return self._judge_response(self.response_endpoint)
 
     # -- requests ---------------------------------------------------------------------------
+    @raises("v114.request.json", "v114.request.field-unknown", "v114.request.field-ignored",
+            "v114.request.field-type")
     def _judge_request(self, ep: Endpoint) -> list[Finding]:
         value = self.value
         if not isinstance(value, dict):
@@ -116,57 +114,85 @@ class JSONBodyCheck:
         return out
 
     # -- responses --------------------------------------------------------------------------
+    @raises("v114.json.null-list", "v114.json.schema", "v114.json.field-missing", "v114.json.type-drift",
+            "v114.json.extra-field", "v114.json.id-format", "v114.json.api-version", "v114.json.empty-as-null",
+            "v114.json.query-field")
     def _judge_response(self, ep: Endpoint | None) -> list[Finding]:
         value = self.value
         out: list[Finding] = []
         if value is None and self.kind is BodyKind.JSON_LIST:
             return [Finding.of("v114.json.null-list", "empty list sent as `null`; 1.2.0 sends `[]`",
                                where="body", evidence="null")]
-        ep_id = ep.id if ep else ""
-        drift_keys = _INT_FLAGS.get(ep_id, ())
-        if drift_keys and isinstance(value, dict):
-            drifted = [k for k in drift_keys if isinstance(value.get(k), bool)]
-            if drifted:
-                out.append(Finding.of("v114.json.type-drift", f"{', '.join(drifted)} sent as JSON "
-                                      "booleans; 1.2.0 sends 0/1", where="body",
-                                      evidence=", ".join(f"{k}={value[k]}" for k in drifted)))
-        validator = _validator(self.schema) if self.schema else None
-        if validator is not None:
-            errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-            errors = [e for e in errors if not (e.absolute_path and e.absolute_path[0] in drift_keys
-                                                and len(e.absolute_path) == 1)]
-            for e in errors[:5]:
-                out.append(Finding.of("v114.json.schema", f"{_pointer(e.absolute_path)}: {e.message}",
-                                      where=f"body:{_pointer(e.absolute_path)}",
-                                      evidence=json.dumps(e.instance)[:200]))
-            if len(errors) > 5:
-                out.append(Finding.of("v114.json.schema", f"{len(errors) - 5} more schema error(s)",
-                                      where="body"))
-        keys = _schemas.V114_KEYS.get(self.schema or "")
+        name = self.schema or ""
+        if name:
+            out += _graded(name, value)
+        keys = _schemas.V114_KEYS.get(name)
         if keys:
-            extra = sorted({k for obj in _objects(value) for k in obj if k not in keys})
+            extra = sorted({k for obj in objects(value) for k in obj if k not in keys})
             if extra:
                 out.append(Finding.of("v114.json.extra-field", "keys outside the v1.14 shape: "
                                       + ", ".join(extra[:12]) + (" …" if len(extra) > 12 else ""),
                                       where="body", evidence=", ".join(extra)))
-        bad_ids = [f"{k}={obj[k]}" for obj in _objects(value) for k in _ID_KEYS
+        id_keys = _schemas.ID_KEYS.get(name, _ID_KEYS)
+        bad_ids = [f"{k}={obj[k]}" for obj in objects(value) for k in id_keys
                    if isinstance(obj.get(k), str) and obj[k] and not _HEX64.fullmatch(obj[k])]
         if bad_ids:
             out.append(Finding.of("v114.json.id-format", f"{len(bad_ids)} id(s) not 64 hex digits, e.g. "
                                   f"{bad_ids[0]}", where="body", evidence="; ".join(bad_ids[:5])))
+        if name:
+            nulls = empty_as_null(name, value)
+            if nulls:
+                out.append(Finding.of("v114.json.empty-as-null", f"{listed(nulls)}: an empty list sent as `[]`; "
+                                      "1.2.0 sends `null` (SetList(nil))", where=f"body:{nulls[0]}",
+                                      evidence="[]"))
+            asked = query_fields(name, value, self.query)
+            if asked:
+                out.append(Finding.of("v114.json.query-field", f"{listed(asked)} missing, although the "
+                                      "request asked for them (1.2.0 sends both with `size=1`)",
+                                      where=f"body:{asked[0]}", evidence=", ".join(asked[:10])))
+        ep_id = ep.id if ep else ""
         if ep_id == "system.version" and isinstance(value, dict) and value.get("ApiVersion") != "1.14":
             out.append(Finding.of("v114.json.api-version", f"ApiVersion is {value.get('ApiVersion')!r}",
                                   where="body:/ApiVersion", evidence=str(value.get("ApiVersion"))))
         return out
 
 
-def _objects(value: object) -> list[dict]:
-    """The top-level object, or the elements of a top-level list."""
-    if isinstance(value, dict):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, dict)]
-    return []
+def _graded(name: str, value: object) -> list[Finding]:
+    """Schema findings, graded: `error` where the doc shows the key, warnings where only 1.2.0 sends it."""
+    verdict = grade(name, value)
+    out: list[Finding] = []
+    if verdict.drift:
+        where = [p for p, _ in verdict.drift]
+        first = verdict.drift[0][1]
+        out.append(Finding.of("v114.json.type-drift", f"{listed(where)}: not the JSON type 1.2.0 sends "
+                              f"(e.g. {first.message})", where=f"body:{where[0]}",
+                              evidence="; ".join(f"{p}={json.dumps(e.instance)[:40]}"
+                                                 for p, e in verdict.drift[:5])))
+    if verdict.missing:
+        out.append(Finding.of("v114.json.field-missing", f"{listed(verdict.missing)} missing (1.2.0 sends "
+                              "it; the doc's example does not show it)", where=f"body:{verdict.missing[0]}",
+                              evidence=", ".join(verdict.missing[:20])))
+    if verdict.errors:  # one finding: the first error, and where the others are
+        first, rest = verdict.errors[0], verdict.errors[1:]
+        more = f" (and {len(rest)} more: {listed([pointer(e.absolute_path) for e in rest])})" if rest else ""
+        out.append(Finding.of("v114.json.schema", f"{pointer(first.absolute_path)}: {first.message}{more}",
+                              where=f"body:{pointer(first.absolute_path)}",
+                              evidence=json.dumps(first.instance)[:200]))
+    return out
+
+
+def _event_problem(v: object) -> str | None:
+    """What makes a value not a v1.14 event (string status and id, integer time), or None."""
+    if not isinstance(v, dict):
+        return f"is a JSON {type(v).__name__}, not an object"
+    wrong = [k for k, ok in (("status", isinstance(v.get("status"), str)), ("id", isinstance(v.get("id"), str)),
+                             ("time", isinstance(v.get("time"), int) and not isinstance(v.get("time"), bool)))
+             if not ok]
+    if not wrong:
+        return None
+    parts = [f"{k} {'missing' if k not in v else 'of the wrong type'}" for k in wrong]
+    return ("lacks a string status, a string id or an integer time: " + ", ".join(parts)
+            + f" (keys: {', '.join(list(v)[:8])})")
 
 
 def _type_problem(ftype: FieldType, v: object) -> str | None:
@@ -194,7 +220,12 @@ def _type_problem(ftype: FieldType, v: object) -> str | None:
 
 
 class StreamCheck:
-    """A JSON-message stream (pull, push, import, build) or an events stream."""
+    """A stream of JSON values: JSON messages (pull, push, import, build), events, or (kind
+    JSON_OBJECT) plain objects judged only for being JSON objects (a later route's stats stream).
+
+    A rule broken by many values is raised for each (the first says which value and why); the
+    checker merges one rule's findings of an exchange into one with a count.
+    """
 
     def __init__(self, kind: BodyKind, limit: int, window: tuple[int | None, int | None] | None = None):
         self.kind = kind
@@ -209,20 +240,36 @@ class StreamCheck:
         self._reported.add(key)
         return True
 
+    @property
+    def _invalid_rule(self) -> str:
+        return {BodyKind.EVENTS: "v114.events.invalid", BodyKind.JSON_OBJECT: "v114.json.invalid"}.get(
+            self.kind, "v114.jsonmessage.invalid")
+
+    @raises("v114.events.invalid", "v114.jsonmessage.invalid", "v114.json.invalid")
     def feed(self, chunk: bytes) -> list[Finding]:
         out: list[Finding] = []
         for item in self.decoder.feed(chunk):
             self.count += 1
             if self.kind is BodyKind.EVENTS:
                 out += self._event(item)
+            elif self.kind is BodyKind.JSON_OBJECT:
+                out += self._object(item)
             else:
                 out += self._message(item)
         if self.decoder.failed is not None and self._once("failed"):
             f = self.decoder.failed
-            rule = "v114.events.invalid" if self.kind is BodyKind.EVENTS else "v114.jsonmessage.invalid"
-            out.append(Finding.of(rule, f.message, where=f"body@{f.offset}", evidence=f.excerpt))
+            out.append(Finding.of(self._invalid_rule, f.message, where=f"body@{f.offset}", evidence=f.excerpt))
         return out
 
+    @raises("v114.json.invalid")
+    def _object(self, item) -> list[Finding]:
+        if isinstance(item.value, dict):
+            return []
+        return [Finding.of("v114.json.invalid", f"value {item.index} of the stream is a JSON "
+                           f"{type(item.value).__name__}, not an object", where=f"body@{item.offset}",
+                           evidence=json.dumps(item.value)[:200])]
+
+    @raises("v114.jsonmessage.invalid", "v114.jsonmessage.field", "v114.jsonmessage.error-form")
     def _message(self, item) -> list[Finding]:
         v = item.value
         where = f"message#{item.index}"
@@ -248,6 +295,8 @@ class StreamCheck:
                                       evidence=json.dumps(v)[:200]))
         return out
 
+    @raises("v114.events.separator", "v114.events.invalid", "v114.json.extra-field", "v114.events.status",
+            "v114.events.window")
     def _event(self, item) -> list[Finding]:
         v = item.value
         where = f"event#{item.index}"
@@ -255,11 +304,9 @@ class StreamCheck:
         if item.separated and self._once("separator"):
             out.append(Finding.of("v114.events.separator", "events are separated by whitespace "
                                   "(1.2.0 writes them back to back)", where=where))
-        if not isinstance(v, dict) or not isinstance(v.get("status"), str) \
-                or not isinstance(v.get("id"), str) or isinstance(v.get("time"), bool) \
-                or not isinstance(v.get("time"), int):
-            out.append(Finding.of("v114.events.invalid", f"event {item.index} lacks a string status, a "
-                                  "string id or an integer time", where=where,
+        problem = _event_problem(v)
+        if problem:
+            out.append(Finding.of("v114.events.invalid", f"event {item.index} {problem}", where=where,
                                   evidence=json.dumps(v)[:200]))
             return out
         extra = [k for k in v if k not in _EVENT_KEYS]
@@ -276,22 +323,31 @@ class StreamCheck:
                                   f"until={until}", where=where, evidence=json.dumps(v)[:200]))
         return out
 
+    @raises("v114.events.invalid", "v114.jsonmessage.truncated", "v114.json.invalid")
     def finish(self) -> list[Finding]:
         rest = self.decoder.finish()
         if rest and self.decoder.failed is None:
-            rule = "v114.events.invalid" if self.kind is BodyKind.EVENTS else "v114.jsonmessage.truncated"
+            rule = "v114.jsonmessage.truncated" if self.kind is BodyKind.JSON_MESSAGES else self._invalid_rule
             return [Finding.of(rule, f"stream ends inside a JSON value ({len(rest)} byte(s) left)",
                                where=f"body@{self.decoder.total - len(rest)}", evidence=rest)]
         return []
 
 
 class StdioCheck:
-    """A container's output: multiplexed frames, or raw bytes when the container has a TTY."""
+    """A container's output: multiplexed frames, or raw bytes when the container has a TTY.
 
-    def __init__(self, decoder: FrameDecoder, tty: bool | None, container: str | None):
+    `query`: the request's query parameters; with `timestamps` set (logs), each line's stamp is judged,
+    for which the decoder is made to keep payloads.
+    """
+
+    def __init__(self, decoder: FrameDecoder, tty: bool | None, container: str | None, *,
+                 query: Mapping[str, str] | None = None):
         self.decoder = decoder
         self.tty = tty
         self.container = container
+        self.stamps = LogStampScanner() if query and parse_bool(query.get("timestamps")) else None
+        if self.stamps is not None:
+            decoder.keep_payloads = True
         self._head = b""
         self._pending = b""
         self._mode: str | None = None if tty is None else ("raw" if tty else "frames")
@@ -302,6 +358,7 @@ class StdioCheck:
         """"raw" (a TTY's stream) or "frames" (multiplexed), once known; None before the first bytes."""
         return self._mode
 
+    @raises("v114.frame.tty-unknown", "v114.frame.raw-expected")
     def _decide(self) -> list[Finding]:
         looks_framed = self._head[0] in KNOWN_STREAMS and self._head[1:4] == b"\0\0\0"
         if self.tty is None:
@@ -329,9 +386,23 @@ class StdioCheck:
             if len(self._head) == 4:
                 out += self._decide()
         if self._mode == "frames":
-            self.decoder.feed(chunk)
+            batch = self.decoder.feed(chunk)
             out += self.decoder.take_findings()
+            if self.stamps is not None:
+                for frame in batch:
+                    out += self._stamp(frame.stream, frame.payload)
+        elif self._mode == "raw" and self.stamps is not None:
+            out += self._stamp(1, chunk)
         return out
+
+    @raises("v114.body.log-timestamp")
+    def _stamp(self, stream: int, data: bytes) -> list[Finding]:
+        bad = self.stamps.feed(stream, data) if self.stamps is not None else None
+        if bad is None:
+            return []
+        return [Finding.of("v114.body.log-timestamp", f"log line {self.stamps.bad_line} is stamped "
+                           f"{bad.decode('ascii', 'replace')}: trailing zeros kept in the fraction (1.2.0 "
+                           "writes RFC3339Nano, which trims them)", where=f"stream {stream}", evidence=bad)]
 
     def finish(self) -> list[Finding]:
         if self._mode != "frames":
@@ -356,6 +427,7 @@ class TarCheck:
         self.scanner.feed(chunk)
         return []
 
+    @raises("v114.request.tar", "v114.tar.invalid", "v114.request.dockerfile", "v114.tar.copy-resource")
     def finish(self) -> list[Finding]:
         scan = self.scanner.finish()
         if scan.error:
@@ -376,6 +448,7 @@ class TarCheck:
                                       f"{base!r}", where="body", evidence=", ".join(sorted(tops)[:10])))
         return out
 
+    @raises("v114.tar.image-layout")
     def _image_layout(self, names: set[str]) -> list[Finding]:
         layers = {n.split("/", 1)[0] for n in names if "/" in n}
         complete = [d for d in layers if _HEX64.fullmatch(d)
@@ -412,6 +485,8 @@ class TextCheck:
             self._buf += chunk[:room]
         return []
 
+    @raises("v114.status.no-body", "v114.body.expected-empty", "v114.text.ping", "v114.error.empty",
+            "v114.error.plain-text")
     def finish(self) -> list[Finding]:
         data = bytes(self._buf)
         if self.mode == "none" and self.size:
