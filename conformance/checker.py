@@ -146,6 +146,7 @@ class ExchangeCheck:
         self.findings: list[Finding] = []
         self._index: dict[tuple[str, str], int] = {}  # (rule, side) -> position in findings
         self.route: RouteMatch | None = None
+        self.too_new = False
         self.endpoint: Endpoint | None = None
         self.later: LaterRoute | None = None  # the later-API route this request named, if any
         self.method = ""
@@ -296,6 +297,7 @@ class ExchangeCheck:
         self.method, self.target, self.request_headers = method.upper(), target, tuple(headers)
         self.query = parse_qsl(urlsplit(target).query, keep_blank_values=True)
         m = self.route = self.checker.rulebook.match(self.method, target)
+        self.too_new = m.too_new  # a version prefix above 1.14: only the refusal is judged
         self.path, self.endpoint, self.later = m.path, m.endpoint, m.later
         self.variables = m.variables or {}
         if self.later is not None and self.later.path in _EXEC_ROUTES:
@@ -353,7 +355,7 @@ class ExchangeCheck:
         self.phase = Phase.RESPONSE_HEAD
         self.status, self.reason, self.response_headers = status, reason, tuple(headers)
         ep = self.endpoint
-        self.judged = ep is not None and not (self.route is not None and self.route.too_new)
+        self.judged = ep is not None and not self.too_new
         if ep is not None:
             self.success = ep.response_for(status)
         self.hijacked = self._decide_hijack(status, headers)
@@ -365,7 +367,7 @@ class ExchangeCheck:
 
     def _decide_hijack(self, status: int, headers: Headers) -> bool:
         """Whether the connection became a raw stream (or a websocket), from the rule book."""
-        if self.route is not None and self.route.too_new:
+        if self.too_new:
             return False
         ep = self.endpoint
         if ep is None:
@@ -377,7 +379,7 @@ class ExchangeCheck:
         """The scanner for this answer's body, by the kind the rule book gives it."""
         limits, ep, status = self.checker.limits, self.endpoint, self.status
         assert status is not None
-        if self.route is not None and self.route.too_new:
+        if self.too_new:
             return None
         if ep is None:
             if self.hijacked:  # exec start: judged like attach; the route stays an info later-route finding
@@ -401,7 +403,8 @@ class ExchangeCheck:
             return None
         kind, q = resp.kind, self.query_dict
         if kind in (BodyKind.JSON_OBJECT, BodyKind.JSON_LIST):
-            return JSONBodyCheck(limits.max_buffer, response_endpoint=ep, schema=resp.schema, kind=kind)
+            return JSONBodyCheck(limits.max_buffer, response_endpoint=ep, schema=resp.schema, kind=kind,
+                                 query=q)
         if kind in (BodyKind.JSON_MESSAGES, BodyKind.EVENTS):
             window = (_int_or_none(q.get("since")), _int_or_none(q.get("until"))) \
                 if kind is BodyKind.EVENTS else None
@@ -422,7 +425,7 @@ class ExchangeCheck:
         ref = self.variables.get("id")
         tty = self.checker.containers.tty(ref) if ref else None
         return StdioCheck(FrameDecoder(max_payload=self.checker.limits.max_frame, keep_payloads=False),
-                          tty=tty, container=ref)
+                          tty=tty, container=ref, query=self.query_dict)
 
     def _exec_stdio_check(self) -> StdioCheck:
         body = _json_object(self._later_body)
@@ -431,7 +434,7 @@ class ExchangeCheck:
         if tty is None and exec_id:
             tty = self.checker.containers.exec_tty(exec_id)
         return StdioCheck(FrameDecoder(max_payload=self.checker.limits.max_frame, keep_payloads=False),
-                          tty=tty, container=f"exec {exec_id}" if exec_id else None)
+                          tty=tty, container=f"exec {exec_id}" if exec_id else None, query=self.query_dict)
 
     def _request_field(self, name: str) -> str | None:
         """A string field of this exchange's JSON request body (copy's Resource), if it had one."""

@@ -90,6 +90,8 @@ VERSION = {"ApiVersion": "1.14", "Arch": "amd64", "GitCommit": "fa7b24f", "GoVer
 IMAGE_TAR = tar_of({"repositories": b"{}", f"{ID}/VERSION": b"1.0", f"{ID}/json": b"{}",
                     f"{ID}/layer.tar": tar_of({})})
 ERR_CT = (("Content-Type", "text/plain; charset=utf-8"),)
+LISTED = {"Id": ID, "Names": ["/web"], "Image": "busybox:latest", "Command": "true", "Created": 1, "Ports": [],
+          "Status": ""}
 
 # rule id -> (fires, silent)
 TABLE: dict[str, tuple[X, X] | Elsewhere] = {
@@ -214,6 +216,14 @@ TABLE: dict[str, tuple[X, X] | Elsewhere] = {
     "v114.json.invalid": (X("GET", f"{V}/version", 200, b"{not json"), X("GET", f"{V}/version", 200, jbody(VERSION))),
     "v114.json.schema": (X("GET", f"{V}/version", 200, jbody({**VERSION, "Version": 12})),
                          X("GET", f"{V}/version", 200, jbody(VERSION))),
+    "v114.json.field-missing": (X("GET", f"{V}/version", 200, jbody({k: v for k, v in VERSION.items() if k != "Os"})),
+                                X("GET", f"{V}/version", 200, jbody(VERSION))),
+    "v114.json.empty-as-null": (X("POST", f"{V}/containers/create?name=web", 201, jbody({"Id": ID, "Warnings": []}),
+                                  request_body=jbody({"Image": "busybox", "Cmd": ["true"]}), request_headers=JSON_REQ),
+                                CREATED),
+    "v114.json.query-field": (X("GET", f"{V}/containers/json?size=1", 200, jbody([LISTED])),
+                              X("GET", f"{V}/containers/json?size=1", 200,
+                                jbody([{**LISTED, "SizeRw": 0, "SizeRootFs": 0}]))),
     "v114.json.null-list": (X("GET", f"{V}/containers/{ID}/changes", 200, b"null"),
                             X("GET", f"{V}/containers/{ID}/changes", 200, b"[]")),
     "v114.json.extra-field": (X("GET", f"{V}/version", 200, jbody({**VERSION, "MinAPIVersion": "1.12"})),
@@ -315,6 +325,10 @@ TABLE: dict[str, tuple[X, X] | Elsewhere] = {
                        X("GET", f"{V}/_ping", 200, b"OK", tuple(TEXT_CT))),
     "v114.body.expected-empty": (X("POST", f"{V}/images/load", 200, b"done", tuple(TEXT_CT), request_body=IMAGE_TAR),
                                  X("POST", f"{V}/images/load", 200, headers=tuple(TEXT_CT), request_body=IMAGE_TAR)),
+    "v114.body.log-timestamp": (X("GET", f"{V}/containers/web/logs?stdout=1&timestamps=1", 200,
+                                  frames((1, b"2026-11-28T10:49:43.510872510Z hi\n")), RAW, prior=(CREATED,)),
+                                X("GET", f"{V}/containers/web/logs?stdout=1&timestamps=1", 200,
+                                  frames((1, b"2026-11-28T10:49:43.51087251Z hi\n")), RAW, prior=(CREATED,))),
     "v114.body.truncated": (X("GET", f"{V}/version", 200, jbody(VERSION)[:10], complete=False),
                             X("GET", f"{V}/version", 200, jbody(VERSION))),
     "v114.body.limit": (X("GET", f"{V}/version", 200, jbody(VERSION), limits=Limits(max_buffer=16)),

@@ -55,7 +55,7 @@ def route_documented(x):
                   "from the v1.14 doc", "request-line", x.target)
 
 
-@check("v114.version.too-new-served", phase=Phase.RESPONSE_HEAD, when=lambda x: x.route.too_new)
+@check("v114.version.too-new-served", phase=Phase.RESPONSE_HEAD, when=lambda x: x.too_new)
 def too_new_served(x):
     if 200 <= x.status < 300:
         yield hit("v114.version.too-new-served", f"{x.target} names a version above 1.14 but was answered "
