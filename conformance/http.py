@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import h11
 
 from .proxy.chunked import ChunkedDecoder, ChunkedError
+from .proxy.heads import parse_response_head
 
 __all__ = ["Headers", "ResponseHead", "ResponseReader", "header", "is_chunked", "media_type"]
 
@@ -80,6 +81,8 @@ class ResponseReader:
         self._eof = False
         self._chunks: ChunkedDecoder | None = None  # set at a chunked head
         self._after = b""  # bytes past a chunked body's end
+        self._raw: bytearray | None = bytearray()  # the bytes of the head, until it is read
+        self._hijack_leftover: bytes | None = None  # past a 101 h11 refused (see read_head)
 
     def send_request(self) -> None:
         self.sock.sendall(self._request)
@@ -93,15 +96,34 @@ class ResponseReader:
                 raise ConnectionError("connection closed inside the response head")
             data = self.sock.recv(RECV)
             self._eof = not data
+            if self._raw is not None:
+                self._raw += data
             self._conn.receive_data(data)
 
     def read_head(self) -> ResponseHead:
+        try:
+            return self._read_head()
+        except h11.RemoteProtocolError:
+            # h11 refuses a 101 to a request that proposed no upgrade; a Docker daemon sends one to
+            # attach or exec start whatever the request said (later versions, and deviations on
+            # purpose). The bytes are kept: the relay's head parser reads that one head instead.
+            raw = bytes(self._raw or b"")
+            end = raw.find(b"\r\n\r\n")
+            if not raw.startswith(b"HTTP/1.1 101") or end < 0:
+                raise
+            head = parse_response_head(raw[:end + 4])
+            self._hijack_leftover = raw[end + 4:]
+            self._raw = None
+            return ResponseHead(head.status, head.reason, head.headers)
+
+    def _read_head(self) -> ResponseHead:
         while True:
             event = self._next()
             if isinstance(event, h11.ConnectionClosed):
                 raise ConnectionError("connection closed before the response head")
             if isinstance(event, h11.Response) or (isinstance(event, h11.InformationalResponse)
                                                    and event.status_code == 101):
+                self._raw = None
                 head = ResponseHead(event.status_code, event.reason.decode("latin-1"), _text(event.headers.raw_items()))
                 if isinstance(event, h11.Response) and self._method != "HEAD" \
                         and head.status not in (204, 304) and is_chunked(head.headers):
@@ -110,6 +132,8 @@ class ResponseReader:
 
     def leftover(self) -> bytes:
         """Bytes received past the head that h11 has not handed out (the start of a hijacked stream)."""
+        if self._hijack_leftover is not None:
+            return self._hijack_leftover
         return self._conn.trailing_data[0]
 
     def body(self) -> Iterator[bytes]:

@@ -146,3 +146,27 @@ def test_eof_inside_a_chunked_body_is_incomplete():
     reader, _ = _answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
     _, body, _ = _read_all(reader)
     assert body == b"hel" and not reader.complete and "chunked" in reader.error
+
+
+def test_a_101_nobody_asked_for_is_read_with_its_stream():
+    """Daemons answer attach and exec start with 101 whether or not the client proposed an upgrade; h11
+    refuses such a 101, so the reader takes that head from the relay's parser and keeps the stream."""
+    headers = [("Host", "docker"), ("Content-Type", "text/plain")]
+    wire = (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\n"
+            b"Upgrade: tcp\r\n\r\n" + FRAME)
+    reader, _ = _answer(wire, "POST", headers)
+    head = reader.read_head()
+    reader._peer.join(5)
+    assert (head.status, head.reason) == (101, "UPGRADED")
+    assert head.headers[0] == ("Content-Type", "application/vnd.docker.raw-stream")
+    assert reader.leftover() == FRAME
+    reader.sock.close()
+
+
+def test_a_malformed_101_still_raises():
+    reader, _ = _answer(b"HTTP/1.1 101 UPGRADED\r\nbroken header line\r\n\r\n", "POST",
+                        [("Host", "docker"), ("Content-Length", "0")])
+    with pytest.raises((h11.RemoteProtocolError, ValueError)):
+        reader.read_head()
+    reader._peer.join(5)
+    reader.sock.close()
