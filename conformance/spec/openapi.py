@@ -393,6 +393,12 @@ def _operation(ep: Endpoint, consumers: dict[str, list[_Consumer]]) -> dict[str,
     responses: dict[str, Any] = {}
     for r in ep.responses:
         responses[str(r.status)] = _response(r, ep, consumers)
+    if ep.websocket:  # go.net/websocket refuses a handshake with a bare status line: no type, no body
+        for status in (400, 403):
+            if status in ep.errors:
+                responses[str(status)] = {"description": "The websocket handshake is refused (403: no Origin "
+                                                         "header; 400: a malformed handshake), with no "
+                                                         "Content-Type and no body."}
     for status in ep.errors:
         responses.setdefault(str(status), {"$ref": "#/components/responses/Error"})
     if _VAR.search(ep.path):
