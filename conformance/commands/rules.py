@@ -65,8 +65,10 @@ def _where(patterns: list[str], *, as_json: bool) -> int:
         print(f"  {w['declared']}  declared ({r.family})")
         for c in w["checks"]:
             print(f"  {c['at']}  {c['name']} ({c['phase']})")
-        if not w["checks"]:
-            print("  (no check in this tool raises it: asserted by the suite, or noted by a driver)")
+        if not w["checks"] and r.applies is not None and r.applies.asserted:
+            print("  asserted by the suite (suites/expect.py), not by the checker")
+        elif not w["checks"]:
+            print("  (no check raises it)")
     return 0
 
 
