@@ -19,18 +19,19 @@ import construct as cs
 from .findings import Finding
 from .rules.registry import raises
 
-STDIN, STDOUT, STDERR = 0, 1, 2
-SYSTEMERR = 3  # added by later daemons (20.10) for log errors; unknown to v1.14
-KNOWN_STREAMS = (STDIN, STDOUT, STDERR)
-
-ZERO_PADDING = b"\x00\x00\x00"
-
-FRAME_HEADER = cs.Struct(
-    "stream" / cs.Int8ub,
-    "padding" / cs.Default(cs.Bytes(3), ZERO_PADDING),  # non-zero only when building faults
-    "size" / cs.Int32ub,
+# the declaration is rule-book data (the reference daemon builds frames with it): declared once, there
+from .spec.frame import (  # noqa: F401  (re-exported: the checker's users read them here)
+    FRAME_HEADER,
+    FRAME_HEADER_COMPILED,
+    KNOWN_STREAMS,
+    STDERR,
+    STDIN,
+    STDOUT,
+    SYSTEMERR,
+    ZERO_PADDING,
+    build_frame,
+    parse_header,
 )
-FRAME_HEADER_COMPILED = FRAME_HEADER.compile()
 
 
 def struct_format(decl: cs.Struct) -> str:
@@ -76,20 +77,6 @@ if _VIEW.unpack(FRAME_HEADER_COMPILED.build({"stream": 0, "padding": b"\0\1\2", 
         0, 0x0102, 0x01020304):
     raise RuntimeError("the frame header declaration no longer fits the hot path's view of it")
 _unpack_view = _VIEW.unpack_from
-
-
-def build_frame(stream: int, payload: bytes, *, padding: bytes = ZERO_PADDING, size: int | None = None) -> bytes:
-    """One frame. `stream` may be any byte (3, 7: bad on purpose); `padding` and `size` let tests and the
-    reference daemon write faulty headers (non-zero padding, a size that lies about the payload)."""
-    header = FRAME_HEADER_COMPILED.build(
-        {"stream": stream, "padding": padding, "size": len(payload) if size is None else size})
-    return header + payload
-
-
-def parse_header(header: bytes) -> tuple[int, bytes, int]:
-    """(stream, padding, size) of one 8-byte header, through the construct declaration (not the hot path)."""
-    c = FRAME_HEADER_COMPILED.parse(header)
-    return c.stream, c.padding, c.size
 
 
 class Frame(NamedTuple):
