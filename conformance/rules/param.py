@@ -50,7 +50,7 @@ rule("v114.param.doc-only", WARN,
 # -- checks --------------------------------------------------------------------------------------
 import json as _json  # noqa: E402
 
-from ..spec.model import ParamKind  # noqa: E402
+from ..spec.model import Cause, ParamKind  # noqa: E402
 from ..streams.values import (  # noqa: E402
     NAME_RE,
     bool_is_canonical,
@@ -134,7 +134,7 @@ def params_required(x):
         if p.required and p.name not in sent:
             yield hit("v114.param.required", f"{ep.id} needs the {p.name!r} parameter", f"param:{p.name}", x.target)
     if ep.at_least_one and not any(parse_bool(x.query_dict.get(n)) for n in ep.at_least_one):
-        outcome = ep.outcome(_Cause.MISSING_PARAMETER, ep.at_least_one[0])
+        outcome = ep.outcome(Cause.MISSING_PARAMETER, ep.at_least_one[0])
         answer = f" (1.2.0 answers {outcome.status} `{outcome.message}`)" if outcome else ""
         yield hit("v114.param.required", f"{ep.id} needs one of {'/'.join(n + '=1' for n in ep.at_least_one)}"
                   f"{answer}", f"param:{ep.at_least_one[0]}", x.target)
@@ -149,5 +149,3 @@ def params_omitted_default(x):
             yield hit("v114.param.stop-timeout", f"{x.endpoint.id} without {p.name}: 1.2.0 assumes "
                       f"{p.name}={p.default}, not the documented {p.doc_default}", f"param:{p.name}", x.target)
 
-
-from ..spec.model import Cause as _Cause  # noqa: E402
