@@ -16,6 +16,12 @@ Trees: --base in a git worktree (/tmp/bench-base), HEAD in another (/tmp/bench-h
 --worktree, this checkout as it stands (uncommitted work included). MB are the payload bytes the checker
 is fed (request and response bodies, hijacked bytes, websocket payloads). Writes reports/bench-check.md.
 Not run in CI: it takes minutes and its figures depend on the machine.
+
+Seconds on a shared machine move with whatever else runs (one earlier run read 0.81x where a quiet one read
+1.26x for the same trees), so the report also gives instruction counts, which do not: each tree runs under
+`valgrind --tool=callgrind` on a smaller copy of the capture (--instr-copies, default 4), once only loading
+it and once loading and checking it; the difference is the checker's instructions. The same tree, input and
+PYTHONHASHSEED give the same count whatever else the machine is doing. --no-instructions skips this.
 """
 
 from __future__ import annotations
@@ -169,6 +175,29 @@ def run_phases(tree: str, capture: str) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+INSTR = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from conformance.capture import check_exchanges, load_capture
+exchanges = load_capture(sys.argv[2])
+if sys.argv[3] == "check":
+    check_exchanges(exchanges)
+"""
+
+
+def run_instructions(tree: str, capture: str, mode: str) -> int:
+    """Instructions (callgrind's count) of one run of INSTR in `mode` ("load" or "check")."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PY, "-c", INSTR, tree,
+                        capture, mode], cwd=tree, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"callgrind run in {tree} failed: {p.stderr[-800:]}")
+    for line in p.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise RuntimeError(f"no instruction count in callgrind's output: {p.stderr[-400:]}")
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "?")
@@ -187,7 +216,11 @@ def main() -> int:
     ap.add_argument("--capture", help="use this capture instead of recording one")
     ap.add_argument("--keep", action="store_true", help="keep the generated capture (else it is removed)")
     ap.add_argument("--report", default=str(ROOT / "reports" / "bench-check.md"))
+    ap.add_argument("--instr-copies", type=int, default=4, help="copies of the session for the instruction counts")
+    ap.add_argument("--no-instructions", action="store_true", help="skip the callgrind instruction counts")
     args = ap.parse_args()
+    if not args.no_instructions and not shutil.which("valgrind"):
+        ap.error("valgrind is not installed (apt-get install valgrind), or pass --no-instructions")
 
     note = machine()
     trees = {"base": ("/tmp/bench-base", worktree(args.base, "/tmp/bench-base")),
@@ -215,7 +248,20 @@ def main() -> int:
             phases[name].append(run_phases(tree, str(capture)))
             print(f"round {r + 1}: {name} cli {cli[name][-1]:.2f} s, check {phases[name][-1]['check']:.2f} s",
                   file=sys.stderr)
-    write_report(args, note, trees, capture, file_mb, session_n, cli, phases)
+    instr: dict[str, dict] = {}
+    if not args.no_instructions:
+        small = tmp / "small.mitm"
+        if session_n is not None:
+            multiply(session, small, args.instr_copies)
+        else:  # a given capture is counted as it is
+            small = capture
+        for name in names:
+            tree = trees[name][0]
+            load = run_instructions(tree, str(small), "load")
+            both = run_instructions(tree, str(small), "check")
+            instr[name] = {"load": load, "check": both - load}
+            print(f"instructions: {name} checker {instr[name]['check'] / 1e6:.0f} M", file=sys.stderr)
+    write_report(args, note, trees, capture, file_mb, session_n, cli, phases, instr)
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
@@ -223,7 +269,7 @@ def main() -> int:
     return 0
 
 
-def write_report(args, note, trees, capture, file_mb, session_n, cli, phases) -> None:
+def write_report(args, note, trees, capture, file_mb, session_n, cli, phases, instr) -> None:
     first = phases["base"][0]
     n, mb = first["exchanges"], first["bytes"] / 1e6
     med = {k: {"cli": statistics.median(cli[k]), "load": statistics.median(p["load"] for p in phases[k]),
@@ -275,6 +321,18 @@ def write_report(args, note, trees, capture, file_mb, session_n, cli, phases) ->
         b = best[k]
         lines.append(f"| {k} | {b['cli']:.2f} | {n / b['cli']:.0f} | {b['check']:.2f} | {n / b['check']:.0f} | "
                      f"{mb / b['check']:.1f} | {ratio(k, 'cli', best)} / {ratio(k, 'check', best)} |")
+    if instr:
+        lines += [
+            "",
+            f"Instructions (callgrind, PYTHONHASHSEED=0; {'the capture above' if session_n is None else f'{args.instr_copies} copies of the session, {args.instr_copies * session_n} exchanges'}): "
+            "independent of the machine's load; a ratio above 1 is fewer instructions than base.",
+            "",
+            "| tree | load (M instructions) | checker (M instructions) | checker vs base |",
+            "|---|---|---|---|",
+        ]
+        for k, v in instr.items():
+            lines.append(f"| {k} | {v['load'] / 1e6:.0f} | {v['check'] / 1e6:.0f} | "
+                         f"{instr['base']['check'] / v['check']:.2f}x |")
     lines += [
         "",
         f"Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}.",

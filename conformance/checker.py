@@ -211,8 +211,10 @@ class ExchangeCheck:
     def side(self) -> str:
         return "response" if self.status is not None else "request"
 
-    def _record(self, found: Iterable[Finding], prefix: str = "", side: str | None = None) -> list[Finding]:
+    def _record(self, found: list[Finding], prefix: str = "", side: str | None = None) -> list[Finding]:
         """Keep findings; a rule already found on this side of the exchange counts up instead."""
+        if not found:
+            return []
         out = []
         side = side or self.side
         for f in found:
@@ -233,9 +235,12 @@ class ExchangeCheck:
     def _run(self, phase: Phase, *args) -> list[Finding]:
         hits: list[Hit] = []
         for c in REGISTRY.checks(phase):
-            if c.when is None or c.when(self):
-                hits.extend(c.fn(self, *args))
-        return self._record(Finding.of(h.rule, h.message, where=h.where, evidence=h.evidence) for h in hits)
+            when = c.when
+            if when is None or when(self):
+                hits += c.fn(self, *args)
+        if not hits:  # the common case: nothing to record
+            return hits
+        return self._record([Finding.of(h.rule, h.message, where=h.where, evidence=h.evidence) for h in hits])
 
     def note(self, rule_id: str, message: str, where: str = "", evidence: bytes | str = "",
              side: str | None = None) -> list[Finding]:

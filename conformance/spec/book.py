@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from .model import Endpoint, LaterRoute
@@ -20,6 +21,7 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@lru_cache(maxsize=256)  # a capture names a handful of versions, once per exchange
 def compare_versions(a: str, b: str) -> int:
     """-1, 0 or 1 as 1.2.0's pkg/version compared a with b (missing parts are 0)."""
     ta, tb = version_tuple(a), version_tuple(b)
