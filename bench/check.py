@@ -322,9 +322,11 @@ def write_report(args, note, trees, capture, file_mb, session_n, cli, phases, in
         lines.append(f"| {k} | {b['cli']:.2f} | {n / b['cli']:.0f} | {b['check']:.2f} | {n / b['check']:.0f} | "
                      f"{mb / b['check']:.1f} | {ratio(k, 'cli', best)} / {ratio(k, 'check', best)} |")
     if instr:
+        counted = ("the capture above" if session_n is None else
+                   f"{args.instr_copies} copies of the session, {args.instr_copies * session_n} exchanges")
         lines += [
             "",
-            f"Instructions (callgrind, PYTHONHASHSEED=0; {'the capture above' if session_n is None else f'{args.instr_copies} copies of the session, {args.instr_copies * session_n} exchanges'}): "
+            f"Instructions (callgrind, PYTHONHASHSEED=0; {counted}): "
             "independent of the machine's load; a ratio above 1 is fewer instructions than base.",
             "",
             "| tree | load (M instructions) | checker (M instructions) | checker vs base |",

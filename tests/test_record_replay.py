@@ -27,6 +27,7 @@ from conformance.daemon.fixtures import busybox_tar
 from conformance.daemonurl import DaemonURL, parse_daemon_url
 from conformance.frames import FrameDecoder
 from conformance.proxy import session as proxy_session
+from conformance.proxy.chunked import ChunkedDecoder
 from conformance.proxy.threaded import ProxyThread
 from conformance.replay import ReplayBook
 from conformance.replay.command import ReplayServer
@@ -73,19 +74,13 @@ def _read_all(s: socket.socket) -> bytes:
     return out
 
 
-def _dechunk(body: bytes) -> bytes:
-    out, pos = b"", 0
-    while True:
-        end = body.index(b"\r\n", pos)
-        size = int(body[pos:end].split(b";")[0], 16)
-        if size == 0:
-            return out
-        out += body[end + 2:end + 2 + size]
-        pos = end + 4 + size
-
-
 def _payload(head: bytes, body: bytes) -> bytes:
-    return _dechunk(body) if b"transfer-encoding: chunked" in head.lower() else body
+    if b"transfer-encoding: chunked" not in head.lower():
+        return body
+    decoder = ChunkedDecoder()  # the project's one chunked decoder (conformance/http.py uses it too)
+    payload = decoder.feed(body)
+    assert decoder.done, "the chunked body ended before its last chunk"
+    return payload
 
 
 def _attach_200(url: DaemonURL, cid: str, stdin: bytes, start=None) -> tuple[bytes, bytes]:

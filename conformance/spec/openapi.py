@@ -42,15 +42,14 @@ from typing import Any
 from .book import API_VERSION
 from .endpoints import ENDPOINTS
 from .model import BodyKind, Cause, Endpoint, FieldType, Param, ParamKind, RequestBody, Response
-from .schemas import REQUEST_SCHEMAS, RESPONSE_SCHEMAS
+from .schemas import ID_FIELDS, ID_KEYS, REQUEST_SCHEMAS, RESPONSE_SCHEMAS
 
 OPENAPI_VERSION = "3.1.0"
 _VAR = re.compile(r"\{([a-z_]+)\}")
 _ERROR_TEXT = "text/plain; charset=utf-8"
 
-# The keys `v114.json.id-format` judges (conformance/streams/body.py) and what it wants in them; an empty
-# value (a root image's ParentId) is not judged.
-ID_KEYS = ("Id", "ParentId", "Parent", "Deleted")
+# What `v114.json.id-format` wants in the keys it judges (schemas.ID_KEYS, per schema, as the checker reads
+# them); an empty value (a root image's ParentId) is not judged.
 ID_PATTERN = "^([0-9a-f]{64})?$"
 # What 1.2.0's Env.GetBool reads as false, trimmed of blanks and tabs, in any case (notes §0.3).
 FALSE_PATTERN = "^[ \t]*(|0|[Nn][Oo]|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo][Nn][Ee])[ \t]*$"
@@ -108,7 +107,7 @@ def _component(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     out.pop("$schema", None)
     for obj in (out, out.get("items")):
         props = obj.get("properties", {}) if isinstance(obj, dict) else {}
-        for key in ID_KEYS:
+        for key in ID_KEYS.get(name, ID_FIELDS):
             if isinstance(props.get(key), dict) and "string" in _types(props[key]):
                 props[key] = {**props[key], "pattern": ID_PATTERN}  # a new dict: the schemas share leaves
     if name == _version_schema():

@@ -347,14 +347,14 @@ def _keys(schema: Schema) -> frozenset[str]:
 # Top-level keys holding a 64-hex id (no `sha256:` prefix); container inspect's `Image` is one, the
 # container list's `Image` is a name (notes §2).
 ID_KEYS: dict[str, tuple[str, ...]] = {}
-_ID_FIELDS = ("Id", "ParentId", "Parent", "Deleted")
+ID_FIELDS = ("Id", "ParentId", "Parent", "Deleted")  # for a body without a named schema too
 
 # Keys 1.2.0 sends at the top level of each response (of each element, for lists). Search results
 # list `is_trusted` only: `is_automated` is accepted by the schema but is not a 1.2.0 key.
 V114_KEYS: dict[str, frozenset[str]] = {name: _keys(s) for name, s in RESPONSE_SCHEMAS.items()}
 V114_KEYS["ImageSearch"] = V114_KEYS["ImageSearch"] - {"is_automated"}
-ID_KEYS.update({name: _ID_FIELDS for name in RESPONSE_SCHEMAS})
-ID_KEYS["ContainerInspect"] = (*_ID_FIELDS, "Image")
+ID_KEYS.update({name: ID_FIELDS for name in RESPONSE_SCHEMAS})
+ID_KEYS["ContainerInspect"] = (*ID_FIELDS, "Image")
 
 # --- requests ----------------------------------------------------------------------------------------
 

@@ -23,7 +23,6 @@ from .tar import TarScanner
 from .values import parse_bool
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_ID_KEYS = ("Id", "ParentId", "Parent", "Deleted")  # for a body without a named schema
 _MESSAGE_KEYS = frozenset({"stream", "status", "progressDetail", "progress", "id", "from", "time",
                            "errorDetail", "error"})
 _EVENT_KEYS = frozenset({"status", "id", "from", "time"})
@@ -133,7 +132,7 @@ class JSONBodyCheck:
                 out.append(Finding.of("v114.json.extra-field", "keys outside the v1.14 shape: "
                                       + ", ".join(extra[:12]) + (" …" if len(extra) > 12 else ""),
                                       where="body", evidence=", ".join(extra)))
-        id_keys = _schemas.ID_KEYS.get(name, _ID_KEYS)
+        id_keys = _schemas.ID_KEYS.get(name, _schemas.ID_FIELDS)
         bad_ids = [f"{k}={obj[k]}" for obj in objects(value) for k in id_keys
                    if isinstance(obj.get(k), str) and obj[k] and not _HEX64.fullmatch(obj[k])]
         if bad_ids:
