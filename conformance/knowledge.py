@@ -26,12 +26,17 @@ TRANSITIONS: dict[str, str | None] = {
 
 
 class ContainerKnowledge:
-    """Per-session memory of containers, keyed by full id or name (prefixes of ids resolve)."""
+    """Per-session memory of containers, keyed by full id (or by name while the id is unseen).
+
+    Every reference the traffic uses, a name (with or without its `/`), a full id or a unique id
+    prefix, is resolved to that one key by `_key`, as 1.2.0 resolves it: by name, then exact id,
+    then a prefix matching exactly one known id."""
 
     def __init__(self) -> None:
-        self._tty: dict[str, bool] = {}  # full id or name -> tty
-        self._names: dict[str, str] = {}  # name -> id
-        self._state: dict[str, str] = {}  # full id or name -> created/running/paused/exited
+        self._tty: dict[str, bool] = {}  # key -> tty
+        self._state: dict[str, str] = {}  # key -> created/running/paused/exited
+        self._names: dict[str, str] = {}  # name -> full id
+        self._ids: set[str] = set()  # full ids seen
         self._exec_tty: dict[str, bool] = {}  # exec id (later API) -> tty, from POST /containers/{id}/exec
 
     # -- exec ---------------------------------------------------------------------------------
@@ -43,67 +48,52 @@ class ContainerKnowledge:
 
     # -- tty ----------------------------------------------------------------------------------
     def remember(self, container_id: str | None, name: str | None, tty: bool) -> None:
-        for key in self._keys(container_id, name):
+        key = self._learn(container_id, name)
+        if key:
             self._tty[key] = tty
-        if name and container_id:
-            self._names[name.lstrip("/")] = container_id
 
     def tty(self, ref: str) -> bool | None:
         """True/False when known; None when the container was never seen."""
-        return self._lookup(self._tty, ref)
+        return self._tty.get(self._key(ref))
 
     # -- state --------------------------------------------------------------------------------
     def moved(self, ref: str, endpoint_id: str) -> None:
         """A lifecycle request on `ref` succeeded: remember the state it leads to."""
         if endpoint_id not in TRANSITIONS:
             return
-        state = TRANSITIONS[endpoint_id]
-        keys = self._aliases(ref)
-        for key in keys:
-            if state is None:
-                self._state.pop(key, None)
-            else:
-                self._state[key] = state
+        state, key = TRANSITIONS[endpoint_id], self._key(ref)
+        if state is None:
+            self._state.pop(key, None)
+        else:
+            self._state[key] = state
 
     def observed(self, container_id: str | None, name: str | None, state: str) -> None:
-        for key in self._keys(container_id, name):
+        key = self._learn(container_id, name)
+        if key:
             self._state[key] = state
 
     def state(self, ref: str) -> str | None:
-        return self._lookup(self._state, ref)
+        return self._state.get(self._key(ref))
 
-    # -- lookup -------------------------------------------------------------------------------
-    @staticmethod
-    def _keys(container_id: str | None, name: str | None) -> list[str]:
-        return [k for k in (container_id, name.lstrip("/") if name else None) if k]
+    # -- keys ---------------------------------------------------------------------------------
+    def _learn(self, container_id: str | None, name: str | None) -> str | None:
+        """Record an id and its name; the key they are kept under (what was kept under the name moves)."""
+        name = name.lstrip("/") if name else None
+        if not container_id:
+            return self._key(name) if name else None
+        self._ids.add(container_id)
+        if name:
+            self._names[name] = container_id
+            for table in (self._tty, self._state):  # known by name before its id was seen
+                if name in table and container_id not in table:
+                    table[container_id] = table.pop(name)
+        return container_id
 
-    def _aliases(self, ref: str) -> list[str]:
+    def _key(self, ref: str) -> str:
         ref = ref.lstrip("/")
-        out = {ref}
         if ref in self._names:
-            out.add(self._names[ref])
-        known = ref in self._tty or ref in self._state or ref in self._names
-        full = None if known else self._resolve_prefix(ref)
-        if full:
-            out.add(full)
-        out.update(n for n, i in self._names.items() if i in out)
-        return sorted(out)
-
-    def _resolve_prefix(self, ref: str) -> str | None:
-        if not _HEX.fullmatch(ref):
-            return None
-        hits = {k for k in set(self._tty) | set(self._state) | set(self._names.values()) if k.startswith(ref)
-                and _HEX.fullmatch(k)}
-        return hits.pop() if len(hits) == 1 else None
-
-    def _lookup(self, table: dict, ref: str):
-        ref = ref.lstrip("/")
-        if ref in table:
-            return table[ref]
-        if ref in self._names and self._names[ref] in table:
-            return table[self._names[ref]]
-        if len(ref) >= 3 and _HEX.fullmatch(ref):
-            hits = {v for k, v in table.items() if k.startswith(ref)}
-            if len(hits) == 1:
-                return hits.pop()
-        return None
+            return self._names[ref]
+        if ref in self._ids or not _HEX.fullmatch(ref):
+            return ref
+        hits = [i for i in self._ids if i.startswith(ref)]
+        return hits[0] if len(hits) == 1 else ref
