@@ -439,6 +439,9 @@ class AttachSession:
         self._rec.response_head(self.status, self.reason, self.headers)
         self.output = bytearray()
         self._done = False
+        self._headers = headers
+        self._stdin: list[bytes] = []  # what was sent after the head, for the oracle's mirror
+        self._closed_stdin = False
         if not self.hijacked:
             self._read_plain_body()
         elif rest := self._reader.leftover():
@@ -465,9 +468,11 @@ class AttachSession:
 
     def send(self, data: bytes) -> None:
         self._rec.client_bytes(data)
+        self._stdin.append(data)
         self.sock.sendall(data)
 
     def close_stdin(self) -> None:
+        self._closed_stdin = True
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
@@ -511,6 +516,25 @@ class AttachSession:
         self._done = True
         self.sock.close()
         self._rec.finish(complete, note="" if complete else "attach stream still open at the timeout")
+        if self.client.oracle is not None:
+            self._ask_oracle(complete)
+
+    def _ask_oracle(self, complete: bool) -> None:
+        """The same session to the reference oracle (suites/oracle.py); differences go on the record."""
+        from conformance.capture import RecordedExchange
+
+        record = self._rec.record
+        got = RecordedExchange(id=record.id, method="POST", target=record.target, request_headers=self._headers,
+                               request_body=b"", status=self.status, reason=self.reason,
+                               response_headers=self.headers, response_complete=complete,
+                               error=None if complete else "cut: closed by the suite")
+        if self.hijacked:
+            got.hijack = [(True, d) for d in self._stdin] + [(False, bytes(self.output))]
+        else:
+            got.response_body = bytes(self.output)
+        answer = self.client.oracle.answer_attach(record.target, self._headers, self._stdin, self._closed_stdin,
+                                                  got, record.sent)
+        record.oracle, record.oracle_label = answer.differences, answer.label
 
     def __enter__(self) -> AttachSession:
         return self

@@ -8,7 +8,10 @@ form and JSON shape. A difference is recorded on the exchange, labelled `referen
 request asked for something the reference daemon only records (restart policies, binds, volumes, devices,
 capabilities): such a difference says nothing about the target.
 
-Hijacked attach and websocket sessions are not mirrored (they are judged by the checker and the suite).
+Hijacked attach sessions are mirrored too: the reference gets the same attach, the same stdin bytes and
+the same half-close, and its stream is compared with the target's (status, framing, frames and their
+streams). A session the target still held open when the suite stopped reading is compared as far as it
+went. Websocket attach sessions are not mirrored (the checker and the suite judge them).
 """
 
 from __future__ import annotations
@@ -52,8 +55,11 @@ class ReferenceOracle:
     def __init__(self) -> None:
         from conformance.daemon import DaemonThread
 
+        from conformance.daemonurl import parse_daemon_url
+
         self._thread = DaemonThread(())
         url = self._thread.start()
+        self._url = parse_daemon_url(url)
         self._http = httpx.Client(transport=httpx.HTTPTransport(uds=url[len("unix://"):]), base_url="http://docker",
                                   timeout=httpx.Timeout(30, read=READ_TIMEOUT))
         self._ids: dict[str, str] = {}  # target id -> reference id
@@ -112,12 +118,71 @@ class ReferenceOracle:
                 ref.response_body, ref.truncated = ref.response_body[:len(got.response_body or b"")], True
             if got.status in (200, 201) and ref.status in (200, 201):
                 self._learn(got.response_body or b"", ref.response_body or b"")
-            found = [d.to_dict() for d in compare(ref, got)]
-            self.exchanges += 1
-            if found:
-                self.differing += 1
-            simplified = bool(REFERENCE_SIMPLIFIES & set(sent_keys))
-            if found and _timestamped(target) and all(d["kind"] in ("stream", "frames") for d in found):
-                found = []  # logs with timestamps: the bytes carry each daemon's own clock
-            label = "same" if not found else "reference-simplifies" if simplified else "differs"
-            return OracleAnswer(found, label)
+            return self._judge(ref, got, target, sent_keys)
+
+    def _judge(self, ref: RecordedExchange, got: RecordedExchange, target: str, sent_keys: list[str]) -> OracleAnswer:
+        found = [d.to_dict() for d in compare(ref, got)]
+        self.exchanges += 1
+        if found:
+            self.differing += 1
+        simplified = bool(REFERENCE_SIMPLIFIES & set(sent_keys))
+        if found and _timestamped(target) and all(d["kind"] in ("stream", "frames") for d in found):
+            found = []  # logs with timestamps: the bytes carry each daemon's own clock
+        label = "same" if not found else "reference-simplifies" if simplified else "differs"
+        return OracleAnswer(found, label)
+
+    def answer_attach(self, target: str, headers: list[tuple[str, str]], stdin: list[bytes], closed_stdin: bool,
+                      got: RecordedExchange, sent_keys: list[str]) -> OracleAnswer:
+        """A hijacked attach the target took: the same request, stdin and half-close to the reference, its
+        stream read to the end (or, where the target's was still open, briefly), and the two compared."""
+        import socket
+        import time
+
+        import h11
+
+        from conformance.http import ResponseReader
+
+        with self._lock:
+            path = self._translate(target)
+            ref = RecordedExchange(id=got.id, method="POST", target=path, request_headers=headers, request_body=b"")
+            try:
+                sock = self._url.open_socket(timeout=10)
+            except OSError as exc:
+                ref.error = repr(exc)
+                return self._judge(ref, got, target, sent_keys)
+            try:
+                reader = ResponseReader(sock, "POST", path, headers)
+                reader.send_request()
+                head = reader.read_head()
+                ref.status, ref.reason, ref.response_headers = head.status, head.reason, head.headers
+                if head.status not in (101, 200):
+                    ref.response_body = b"".join(reader.body())
+                    ref.response_complete = reader.complete
+                else:
+                    out = bytearray(reader.leftover())
+                    for data in stdin:
+                        sock.sendall(data)
+                    if closed_stdin:
+                        sock.shutdown(socket.SHUT_WR)
+                    # the target's stream ended: read this one to its end; else only as long as a stream
+                    deadline = time.monotonic() + (10.0 if got.response_complete else READ_TIMEOUT * 3)
+                    ref.response_complete = False
+                    while time.monotonic() < deadline:
+                        sock.settimeout(max(0.05, deadline - time.monotonic()))
+                        try:
+                            chunk = sock.recv(65536)
+                        except TimeoutError:
+                            break
+                        if not chunk:
+                            ref.response_complete = True
+                            break
+                        out += chunk
+                    if not got.response_complete:
+                        ref.response_complete, ref.error = False, "cut: read briefly"
+                        out = out[:len(b"".join(d for c, d in got.hijack or () if not c))]
+                    ref.hijack = [(True, d) for d in stdin] + [(False, bytes(out))]
+            except (OSError, h11.RemoteProtocolError) as exc:
+                ref.error = ref.error or repr(exc)
+            finally:
+                sock.close()
+            return self._judge(ref, got, target, sent_keys)

@@ -138,7 +138,8 @@ def test_choose_target():
 
 # -- the reference daemon as a differential oracle ------------------------------------------------------------
 
-_ORACLE_SELECTION = "test_generated_request or test_transition or test_container_lifecycle or test_system"
+_ORACLE_SELECTION = ("test_generated_request or test_transition or test_container_lifecycle or test_system"
+                     " or test_attach")
 
 
 def test_two_reference_daemons_do_not_differ(tmp_path):
@@ -146,7 +147,21 @@ def test_two_reference_daemons_do_not_differ(tmp_path):
     assert code == 0, output
     oracle = report["oracle"]
     assert oracle["exchanges"] > 500, oracle  # generated requests and state-machine steps were mirrored
+    # hijacked attach sessions too: stdin echoed by cat, TTY raw streams, logs replayed, unknown containers
+    assert oracle["mirrored_by_route"].get("containers.attach", 0) >= 5, oracle["mirrored_by_route"]
     assert oracle["differing"] == 0, oracle["examples"]
+
+
+def test_the_oracle_mirrors_hijacked_attach_sessions(tmp_path):
+    """A target whose attach answers 101 without being asked to upgrade: the mirrored session shows it."""
+    code, report, output = run_suite(tmp_path, "--v114-oracle", "reference", "--v114-reference-deviate",
+                                     "attach-always-101", "-k", "test_attach_logs_replay or test_attach_stdin",
+                                     timeout=300)
+    assert code == 1, output
+    oracle = report["oracle"]
+    assert oracle["by_route"].get("containers.attach"), oracle
+    diffs = [d for e in oracle["examples"] if e["endpoint"] == "containers.attach" for d in e["differences"]]
+    assert any(d["kind"] == "status" and d["recorded"] == "200" and d["now"] == "101" for d in diffs), diffs
 
 
 def test_the_oracle_reports_what_a_deviating_target_does_differently(tmp_path):

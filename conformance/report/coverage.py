@@ -93,6 +93,9 @@ def oracle_differences(records: list[dict]) -> dict | None:
     simplified = [r for r in mirrored if r["oracle_label"] == "reference-simplifies"]
     kinds: dict[str, int] = defaultdict(int)
     routes: dict[str, int] = defaultdict(int)
+    mirrored_routes: dict[str, int] = defaultdict(int)
+    for r in mirrored:
+        mirrored_routes[r.get("endpoint") or "?"] += 1
     for r in blamed:
         routes[r.get("endpoint") or "?"] += 1
         for d in r["oracle"]:
@@ -100,5 +103,6 @@ def oracle_differences(records: list[dict]) -> dict | None:
     return {"exchanges": len(mirrored), "differing": len(blamed),
             "reference_simplifies": len(simplified),
             "by_kind": dict(sorted(kinds.items())), "by_route": dict(sorted(routes.items())),
+            "mirrored_by_route": dict(sorted(mirrored_routes.items())),
             "examples": [{"exchange": r["id"], "test": r.get("test"), "endpoint": r.get("endpoint"),
                           "target": r["target"], "differences": r["oracle"][:5]} for r in blamed[:20]]}
