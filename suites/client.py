@@ -543,71 +543,112 @@ class AttachSession:
         self.finish(True)
 
 
+def websocket_session(sock: socket.socket, target: str, timeout: float = 10.0) -> Iterator[tuple]:
+    """Open a websocket attach on `sock` with wsproto and read it until it closes or `timeout` passes.
+
+    Yields ("accept", headers), ("reject", status, headers), ("body", bytes) (a refusal's body),
+    ("message", is_text, payload) per whole message, and last ("end", complete). The suite's client
+    and the reference oracle's mirror read sessions through this one loop."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import (
+        AcceptConnection,
+        BytesMessage,
+        CloseConnection,
+        RejectConnection,
+        RejectData,
+        Request,
+        TextMessage,
+    )
+
+    ws = WSConnection(ConnectionType.CLIENT)
+    sock.sendall(ws.send(Request(host="docker", target=target, extra_headers=[(b"Origin", b"http://docker")])))
+    deadline, closed, answered, parts = time.monotonic() + timeout, False, False, {True: b"", False: b""}
+    while not closed and time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            break
+        ws.receive_data(data or None)
+        for ev in ws.events():
+            if isinstance(ev, AcceptConnection):
+                answered = True
+                yield "accept", [(k.decode(), v.decode()) for k, v in ev.extra_headers]
+            elif isinstance(ev, RejectConnection):
+                answered = True
+                yield "reject", ev.status_code, [(k.decode(), v.decode()) for k, v in ev.headers]
+                closed = not ev.has_body
+            elif isinstance(ev, RejectData):
+                yield "body", bytes(ev.data)
+                closed = ev.body_finished
+            elif isinstance(ev, (TextMessage, BytesMessage)):
+                is_text = isinstance(ev, TextMessage)
+                parts[is_text] += ev.data.encode() if is_text else bytes(ev.data)
+                if ev.message_finished:
+                    yield "message", is_text, parts[is_text]
+                    parts[is_text] = b""
+            elif isinstance(ev, CloseConnection):
+                closed = True
+        if not data:
+            break
+    yield "end", answered
+
+
+WEBSOCKET_HEADERS = [("Host", "docker"), ("Origin", "http://docker"), ("Upgrade", "websocket"),
+                     ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")]
+
+
 class WebSocketAttach:
     """GET /containers/{id}/attach/ws through wsproto on a raw socket; collects (is_text, payload) messages."""
 
     def __init__(self, client: DaemonClient, container: str, params: dict[str, Any], *, version: str = API_PREFIX):
-        from wsproto import ConnectionType, WSConnection
-        from wsproto.events import Request
-
+        self.client = client
         self.target = f"{version}/containers/{container}/attach/ws{_query(params)}"
-        headers = [("Host", "docker"), ("Origin", "http://docker"), ("Upgrade", "websocket"),
-                   ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")]
-        self._rec = _Recording(client, "GET", self.target, headers)
+        self._rec = _Recording(client, "GET", self.target, WEBSOCKET_HEADERS)
         self._rec.record.sent = _sent_keys(params, None)
         self._rec.request_end()
-        self.ws = WSConnection(ConnectionType.CLIENT)
         self.sock = client.url.open_socket(timeout=10)
-        self.sock.sendall(self.ws.send(Request(host="docker", target=self.target,
-                                               extra_headers=[(b"Origin", b"http://docker")])))
         self.status: int | None = None
         self.messages: list[tuple[bool, bytes]] = []
+        self._headers: list[tuple[str, str]] = []
+        self._body = b""
 
     def read_all(self, timeout: float = 10.0) -> list[tuple[bool, bytes]]:
-        from wsproto.events import (
-            AcceptConnection,
-            BytesMessage,
-            CloseConnection,
-            RejectConnection,
-            RejectData,
-            TextMessage,
-        )
-
-        deadline, closed, parts = time.monotonic() + timeout, False, {True: b"", False: b""}
-        while not closed and time.monotonic() < deadline:
-            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                data = self.sock.recv(65536)
-            except TimeoutError:
-                break
-            self.ws.receive_data(data or None)
-            for ev in self.ws.events():
-                if isinstance(ev, AcceptConnection):
-                    self.status = 101
-                    self._rec.response_head(101, "Switching Protocols", [(k.decode(), v.decode())
-                                                                         for k, v in ev.extra_headers])
-                elif isinstance(ev, RejectConnection):
-                    self.status = ev.status_code
-                    self._rec.response_head(ev.status_code, "", [(k.decode(), v.decode()) for k, v in ev.headers])
-                    closed = not ev.has_body
-                elif isinstance(ev, RejectData):
-                    self._rec.response_body(ev.data)
-                    closed = ev.body_finished
-                elif isinstance(ev, (TextMessage, BytesMessage)):
-                    is_text = isinstance(ev, TextMessage)
-                    payload = ev.data.encode() if is_text else bytes(ev.data)
-                    parts[is_text] += payload
-                    if ev.message_finished:
-                        self.messages.append((is_text, parts[is_text]))
-                        self._rec._add(self._rec.check.websocket_message(False, is_text, parts[is_text]))
-                        parts[is_text] = b""
-                elif isinstance(ev, CloseConnection):
-                    closed = True
-            if not data:
-                break
+        answered = False
+        for ev in websocket_session(self.sock, self.target, timeout):
+            if ev[0] == "accept":
+                self.status, self._headers = 101, ev[1]
+                self._rec.response_head(101, "Switching Protocols", ev[1])
+            elif ev[0] == "reject":
+                self.status, self._headers = ev[1], ev[2]
+                self._rec.response_head(ev[1], "", ev[2])
+            elif ev[0] == "body":
+                self._body += ev[1]
+                self._rec.response_body(ev[1])
+            elif ev[0] == "message":
+                self.messages.append((ev[1], ev[2]))
+                self._rec._add(self._rec.check.websocket_message(False, ev[1], ev[2]))
+            else:
+                answered = ev[1]
         self.sock.close()
-        if self.status is None:
+        if not answered:
             self._rec.finish(False, note="no websocket handshake answer")
         else:
             self._rec.finish(True)
+        if self.client.oracle is not None and answered:
+            self._ask_oracle(timeout)
         return self.messages
+
+    def _ask_oracle(self, timeout: float) -> None:
+        from conformance.capture import RecordedExchange
+
+        record = self._rec.record
+        got = RecordedExchange(id=record.id, method="GET", target=self.target, request_headers=WEBSOCKET_HEADERS,
+                               request_body=b"", status=self.status, response_headers=self._headers,
+                               response_complete=True)
+        if self.status == 101:
+            got.websocket = [(False, is_text, payload) for is_text, payload in self.messages]
+        else:
+            got.response_body = self._body
+        answer = self.client.oracle.answer_websocket(self.target, got, record.sent, timeout)
+        record.oracle, record.oracle_label = answer.differences, answer.label

@@ -11,7 +11,7 @@ capabilities): such a difference says nothing about the target.
 Hijacked attach sessions are mirrored too: the reference gets the same attach, the same stdin bytes and
 the same half-close, and its stream is compared with the target's (status, framing, frames and their
 streams). A session the target still held open when the suite stopped reading is compared as far as it
-went. Websocket attach sessions are not mirrored (the checker and the suite judge them).
+went. Websocket attach sessions are mirrored the same way (their messages compared by type and bytes).
 """
 
 from __future__ import annotations
@@ -185,4 +185,40 @@ class ReferenceOracle:
                 ref.error = ref.error or repr(exc)
             finally:
                 sock.close()
+            return self._judge(ref, got, target, sent_keys)
+
+    def answer_websocket(self, target: str, got: RecordedExchange, sent_keys: list[str],
+                         timeout: float) -> OracleAnswer:
+        """A websocket attach the target answered: the same session on the reference, read through the
+        suite's own websocket loop, and the two compared."""
+        from .client import WEBSOCKET_HEADERS, websocket_session
+
+        with self._lock:
+            path = self._translate(target)
+            ref = RecordedExchange(id=got.id, method="GET", target=path, request_headers=WEBSOCKET_HEADERS,
+                                   request_body=b"")
+            messages: list[tuple[bool, bool, bytes]] = []
+            body = b""
+            try:
+                sock = self._url.open_socket(timeout=10)
+                try:
+                    for ev in websocket_session(sock, path, timeout):
+                        if ev[0] == "accept":
+                            ref.status, ref.response_headers = 101, ev[1]
+                        elif ev[0] == "reject":
+                            ref.status, ref.response_headers = ev[1], ev[2]
+                        elif ev[0] == "body":
+                            body += ev[1]
+                        elif ev[0] == "message":
+                            messages.append((False, ev[1], ev[2]))
+                        else:
+                            ref.response_complete = ev[1]
+                finally:
+                    sock.close()
+            except OSError as exc:
+                ref.error = repr(exc)
+            if ref.status == 101:
+                ref.websocket = messages
+            elif ref.status is not None:
+                ref.response_body = body
             return self._judge(ref, got, target, sent_keys)

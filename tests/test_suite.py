@@ -139,7 +139,7 @@ def test_choose_target():
 # -- the reference daemon as a differential oracle ------------------------------------------------------------
 
 _ORACLE_SELECTION = ("test_generated_request or test_transition or test_container_lifecycle or test_system"
-                     " or test_attach")
+                     " or test_attach or test_websocket")
 
 
 def test_two_reference_daemons_do_not_differ(tmp_path):
@@ -149,6 +149,7 @@ def test_two_reference_daemons_do_not_differ(tmp_path):
     assert oracle["exchanges"] > 500, oracle  # generated requests and state-machine steps were mirrored
     # hijacked attach sessions too: stdin echoed by cat, TTY raw streams, logs replayed, unknown containers
     assert oracle["mirrored_by_route"].get("containers.attach", 0) >= 5, oracle["mirrored_by_route"]
+    assert oracle["mirrored_by_route"].get("containers.attach-ws", 0) >= 1, oracle["mirrored_by_route"]
     assert oracle["differing"] == 0, oracle["examples"]
 
 
@@ -162,6 +163,17 @@ def test_the_oracle_mirrors_hijacked_attach_sessions(tmp_path):
     assert oracle["by_route"].get("containers.attach"), oracle
     diffs = [d for e in oracle["examples"] if e["endpoint"] == "containers.attach" for d in e["differences"]]
     assert any(d["kind"] == "status" and d["recorded"] == "200" and d["now"] == "101" for d in diffs), diffs
+
+
+def test_the_oracle_mirrors_websocket_sessions(tmp_path):
+    """A target sending the attach stream as binary websocket messages (1.2.0: text): the mirror shows it."""
+    code, report, output = run_suite(tmp_path, "--v114-oracle", "reference", "--v114-reference-deviate",
+                                     "websocket-binary", "-k", "test_websocket_attach_replays_logs", timeout=300)
+    assert code == 1, output
+    diffs = [d for e in report["oracle"]["examples"] if e["endpoint"] == "containers.attach-ws"
+             for d in e["differences"]]
+    assert any(d["kind"] == "websocket" and d["where"] == "message type" and d["recorded"] == "text"
+               and d["now"] == "binary" for d in diffs), report["oracle"]
 
 
 def test_the_oracle_reports_what_a_deviating_target_does_differently(tmp_path):
