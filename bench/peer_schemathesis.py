@@ -365,7 +365,9 @@ def render(results: dict[str, tuple[Run, str]], minutes: float, suite: dict | No
             out += ["", f"### Side by side with the suite ({suite_name})", "",
                     "A failure is a real deviation class when the conformance checker found a daemon-side rule "
                     "broken on its exchange (a 500 the checker accepts is 1.2.0's answer too). Caught: the "
-                    "suite's own run against the same daemon failed one of those rules on that route.", "",
+                    "suite's own run against the same daemon failed one of those rules on that route, or, for a "
+                    "status rule, its own assertion of 1.2.0's status there on an answer with the same status.",
+                    "",
                     f"Caught by the suite: {caught} of {real}.", "", *lines]
         reached = sorted(op for op, c in run.linked_statuses.items() if any(200 <= s < 300 for s in c))
         out += ["", "Operations answered 2xx through a link: " + (", ".join(f"`{o}`" for o in reached) or "none"),
@@ -373,16 +375,27 @@ def render(results: dict[str, tuple[Run, str]], minutes: float, suite: dict | No
     return "\n".join(out) + "\n"
 
 
+def _status(f: Failure) -> int | None:
+    head = f.response.split(" ", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
 def side_by_side(run: Run, suite: dict) -> tuple[list[str], int, int]:
     """Each real deviation class Schemathesis found (a failure on whose exchange the checker found a
-    daemon-side rule broken), beside what the suite's report says of the same route: (lines, caught, real)."""
+    daemon-side rule broken), beside what the suite's report says of the same route: (lines, caught, real).
+
+    Caught: the suite failed one of the same rules on the route, or, for a status rule, the suite's own
+    assertion of 1.2.0's status (`v114.outcome.status`) failed there on an answer with the same status."""
     from conformance.spec import RULEBOOK
 
     by_route = {f"{ep.method} {ep.path}": ep.id for ep in RULEBOOK}
     rows: dict[tuple[str, str], set[str]] = defaultdict(set)
+    statuses: dict[tuple[str, str], set[int]] = defaultdict(set)
     for f in run.failures:
         if f.rules:
             rows[(f.code, f.operation)].update(f.rules)
+            if (answered := _status(f)) is not None:
+                statuses[(f.code, f.operation)].add(answered)
     lines = ["| Schemathesis class | Operation | Rules its exchanges broke | Suite on the route | Rules the suite "
              "failed there | Caught |", "|---|---|---|---|---|---|"]
     caught = 0
@@ -390,11 +403,16 @@ def side_by_side(run: Run, suite: dict) -> tuple[list[str], int, int]:
         ep_id = by_route.get(op)
         entry = suite.get("endpoints", {}).get(ep_id or "", {})
         failed = set(entry.get("rules_failed", {}))
-        hit = bool(rules & failed)
-        caught += hit
+        same = sorted({int(k) for k in entry.get("statuses", {})} & statuses[(code, op)])
+        how = ""
+        if rules & failed:
+            how = "yes"
+        elif any(r.startswith("v114.status.") for r in rules) and "v114.outcome.status" in failed and same:
+            how = f"yes (`v114.outcome.status`, the suite saw {', '.join(map(str, same))} there too)"
+        caught += bool(how)
         lines.append(f"| {code} | `{op}` | {', '.join(f'`{r}`' for r in sorted(rules))} | "
                      f"{entry.get('status', 'untested')} | {', '.join(f'`{r}`' for r in sorted(failed)) or '-'} | "
-                     f"{'yes' if hit else '**no**'} |")
+                     f"{how or '**no**'} |")
     return lines, caught, len(rows)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ from conformance.streams.values import parse_bool
 from .client import DaemonClient, ExchangeRecord, Reply
 from .expect import LIFECYCLE_RULE, fail
 from .resources import HOST_CONFIG, Names
-from .strategies import Refs, Value, endpoint_spaces, tar_of, unread_spaces
+from .strategies import IMAGE_PATH_KEY, Refs, Value, endpoint_spaces, path_spaces, tar_of, unread_spaces
 
 STATES = ("created", "running", "exited", "paused")
 SETUP_SUFFIX = " (setup)"
@@ -137,7 +138,7 @@ def generated_requests(ep: Endpoint, refs: Refs, focus: str | None = None,
                        focus_cause: Cause | None = None) -> st.SearchStrategy[GeneratedRequest]:
     """Requests for one route: a subset of its keys, at most one refused value, a version prefix, a state.
     With `focus` (a key), that parameter or field is always sent: refused for `focus_cause`, else valid."""
-    spaces = {**endpoint_spaces(ep, refs), **unread_spaces(ep, refs)}
+    spaces = {**endpoint_spaces(ep, refs), **unread_spaces(ep, refs), **path_spaces(ep, refs)}
     keys = sorted(spaces)
     required = [f"?{p.name}" for p in ep.params if p.required]
     bad_keys = sorted(k for k in keys if spaces[k].causes) + _request_variants(ep)
@@ -180,7 +181,7 @@ def generated_requests(ep: Endpoint, refs: Refs, focus: str | None = None,
 def focus_cases(ep: Endpoint) -> list[tuple[str, Cause | None]]:
     """(key, None) for every parameter and field of a route, and (key, cause) for each cause it can meet."""
     refs = Refs("x")
-    spaces = {**endpoint_spaces(ep, refs), **unread_spaces(ep, refs)}
+    spaces = {**endpoint_spaces(ep, refs), **unread_spaces(ep, refs), **path_spaces(ep, refs)}
     keys = [(k, c) for k in sorted(spaces) for c in (None, *sorted(spaces[k].causes))]
     return keys + [(v, REQUEST_CAUSES[v]) for v in _request_variants(ep)]
 
@@ -316,10 +317,14 @@ def build(req: GeneratedRequest, subjects: Subjects, subject: str | None, refs: 
     headers: dict[str, str] = {}
     if "{id}" in path:
         path = path.replace("{id}", subject or "")
-    if "{name}" in path:
-        registry = ep.outcome(Cause.NO_REGISTRY) is not None  # push: under the loopback registry
-        mutates = ep.method != "GET"
-        path = path.replace("{name}", subjects.tag(registry) if mutates else subjects.image)
+    if IMAGE_PATH_KEY in path:
+        drawn = req.values.get(IMAGE_PATH_KEY)
+        if drawn is not None and drawn.value is not None:  # an unknown name or a bad reference, sent encoded
+            path = path.replace(IMAGE_PATH_KEY, quote(drawn.value, safe=""))
+        else:
+            registry = ep.outcome(Cause.NO_REGISTRY) is not None  # push: under the loopback registry
+            mutates = ep.method != "GET"
+            path = path.replace(IMAGE_PATH_KEY, subjects.tag(registry) if mutates else subjects.image)
     prefix = subjects.names.prefix
     if ep.id == "containers.create":
         base = {"name": subjects.names("g")}
@@ -353,6 +358,8 @@ def build(req: GeneratedRequest, subjects: Subjects, subject: str | None, refs: 
     elif ep.id == "images.search":
         base = {"term": f"{LOOPBACK_REGISTRY}/v114s"}
     for key, v in req.values.items():
+        if key == IMAGE_PATH_KEY:
+            continue  # in the path, above
         if key.startswith("?"):
             if v.value is None:
                 base.pop(key[1:], None)

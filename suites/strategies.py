@@ -427,6 +427,27 @@ def expected_outcome(ep: Endpoint, name: str, value: Value):
     return ep.outcome(value.cause, name.lstrip("?"))
 
 
+# the key of an image path variable among a route's spaces (`?param` for parameters, plain names for fields)
+IMAGE_PATH_KEY = "{name}"
+
+
+def path_spaces(ep: Endpoint, refs: Refs) -> dict[str, ValueSpace]:
+    """An image route's `{name}`: its subject (valid: `Value(None)`, filled in by the request builder), an
+    unknown name, or a reference 1.2.0 cannot parse, each kept where the route has an answer for its cause
+    (`Endpoint.outcome(cause, "{name}")`: 1.2.0 looks the name up without parsing it, so most routes answer
+    a bad reference as an unknown image). A route that meets the missing registry before any lookup (push)
+    has no invalid name of its own."""
+    if IMAGE_PATH_KEY not in ep.path:
+        return {}
+    subject = _ok(st.just(None), "subject")
+    registry = ep.outcome(Cause.NO_REGISTRY)
+    if registry is not None and not registry.when:
+        return {IMAGE_PATH_KEY: _space(subject)}
+    space = _space(subject, _bad(_unknown_name(refs), Cause.UNKNOWN_IMAGE), _bad(_BAD_REPOS, Cause.BAD_REFERENCE))
+    return {IMAGE_PATH_KEY: ValueSpace(space.valid, tuple((c, s) for c, s in space.by_cause
+                                                          if ep.outcome(c, IMAGE_PATH_KEY) is not None))}
+
+
 def unread_spaces(ep: Endpoint, refs: Refs) -> dict[str, ValueSpace]:
     """Parameters and fields the doc shows but 1.2.0 never reads: any text, no effect."""
     out = {f"?{p.name}": _space(_ok(_PRINTABLE, "lenient")) for p in ep.params if not p.read}

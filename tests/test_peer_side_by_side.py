@@ -21,3 +21,19 @@ def test_a_class_is_caught_only_when_the_suite_failed_one_of_its_rules_on_that_r
     info = next(line for line in lines if "/info" in line)
     assert changes.endswith("| yes |") and info.endswith("| **no** |")
     assert not any("/images/json" in line for line in lines)
+
+
+def test_a_status_class_is_caught_by_the_suites_status_assertion_on_the_same_answer():
+    def failure(op: str, response: str) -> Failure:
+        return Failure("ST103", "t", op, "m", [], "positive", "", response, ("v114.status.unexpected",))
+
+    run = Run(failures=[failure("GET /images/{name}/json", "400 invalid reference format"),
+                        failure("GET /images/{name}/history", "400 invalid reference format")])
+    suite = {"endpoints": {
+        "images.inspect": {"status": "fail", "rules_failed": {"v114.outcome.status": 1}, "statuses": {"400": 1}},
+        # the suite's status assertion failed there, but never on a 400: not the same deviation
+        "images.history": {"status": "fail", "rules_failed": {"v114.outcome.status": 1}, "statuses": {"200": 3}}}}
+    lines, caught, real = side_by_side(run, suite)
+    assert (caught, real) == (1, 2)
+    assert "the suite saw 400 there too" in next(line for line in lines if "/json" in line)
+    assert next(line for line in lines if "/history" in line).endswith("| **no** |")

@@ -1218,6 +1218,9 @@ _OUTCOMES: dict[str, tuple[Outcome, ...]] = {
     ),
     "images.tag": (
         Outcome(Cause.UNKNOWN_IMAGE, 404, r"No such id: .+", "notes §2 tag"),
+        # the image in the path is looked up, never parsed: a reference nothing can match is unknown
+        Outcome(Cause.BAD_REFERENCE, 404, r"No such id: .+", "notes §2 tag; [S12 graph/tags.go LookupImage]",
+                when="{name}"),
         Outcome(Cause.MISSING_PARAMETER, 500, r"Repository name can't be empty", "notes §2 tag", when="repo"),
         _BAD_REPO, _BAD_TAG,
     ),
