@@ -4,6 +4,14 @@ export, rm, rm -f and rm -v. Every step's answer is the rule book's: the route's
 container's state (304s, 500s with 1.2.0's message) or for an unknown container once it is removed, else
 its success. After each step inspect and the running list must agree with where the step leads.
 
+Random rule choice rarely reaches a transition that needs several steps to set up (pause of a paused
+container, unpause, restart of a stopped one) in a short run, so besides the random rules the machine has a
+steering rule, `advance`, the tour: it takes a transition not yet taken in this run (`RANK`: those whose answer
+or effect depends on the state first), or the first step toward the nearest state that still has one (`MOVES`,
+from `LEADS`). After `WARMUP` random steps, the random rules only get a step after `FREE_EVERY` tour steps in a
+row, so a run is mostly the tour with random steps in between; hypothesis's first (simplest) run takes the tour
+in its order (every rank 0 transition of a started container within `TOUR_STEPS`), the others choose at random.
+
 A failure carries the rule it asserts and the whole step sequence as curl lines.
 """
 
@@ -15,7 +23,15 @@ import httpx
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conformance.spec import RULEBOOK, Cause
 
@@ -41,6 +57,49 @@ NOT_TAKEN = {("stop", "paused"), ("restart", "paused"), ("restart", "created"), 
 # KILL in its spellings, and signals whose default action is to be ignored (a container's PID 1 also ignores
 # TERM and HUP without a handler, which the reference daemon's simulated processes do not model)
 SIGNALS = ("KILL", "SIGKILL", "9", "WINCH", "SIGURG", "28")
+KILLING = (None, "KILL", "SIGKILL", "9")
+
+# -- the tour: every transition the model takes, and the order the steering rule takes them in ------------------
+STATES = ("created", "running", "paused", "exited", "removed")
+TOUR_ROUTES = {"start": "containers.start", "stop": "containers.stop", "restart": "containers.restart",
+               "kill": "containers.kill", "pause": "containers.pause", "unpause": "containers.unpause",
+               "wait": "containers.wait", "top": "containers.top", "logs": "containers.logs",
+               "changes": "containers.changes", "export": "containers.export", "json": "containers.inspect",
+               "attach": "containers.attach", "rm": "containers.delete", "rm -f": "containers.delete"}
+# "kill" is a kill with a signal that stops the container; one with an ignored signal is no transition
+TOUR = [(a, s) for a in TOUR_ROUTES for s in STATES if (a, s) not in NOT_TAKEN]
+LIVE = STATES[:4]
+
+
+def _outcome_status(action: str, state: str) -> int | None:
+    """1.2.0's answer to the step from a live state: the outcome's status, None for success."""
+    outcome = RULEBOOK[TOUR_ROUTES[action]].outcome(Cause.STATE, state)
+    params = {"force": 1} if action == "rm -f" else {}
+    return None if outcome is None or outcome.unless and params.get(outcome.unless) else outcome.status
+
+
+def _rank(action: str, state: str) -> int:
+    """The tour's order: 0 the steps whose answer or effect depends on the state (deep faults live there), 1 the
+    other steps of a live container, 2 the steps that remove it (the tour then needs a new one), 3 a removed one."""
+    if state == "removed":
+        return 3
+    if action == "rm -f" or (action == "rm" and _outcome_status(action, state) is None):
+        return 2
+    depends = action in LEADS or len({_outcome_status(action, s) for s in LIVE if (action, s) not in NOT_TAKEN}) > 1
+    return 0 if depends else 1
+
+
+RANK = {t: _rank(*t) for t in TOUR}
+# the moves between live states the tour can take toward a state (a kill with a stopping signal; rm -f removes)
+MOVES = [(a, s, to) for a, leads in LEADS.items() for s, to in leads.items() if (a, s) not in NOT_TAKEN] + \
+    [("rm -f", s, "removed") for s in LIVE]
+# the random rules' steps before the tour starts, and the tour steps in a row before they get another one
+WARMUP = 4
+FREE_EVERY = 3
+# steps of one run (at least): the simplest run has taken the rank 0 transitions of a started container by about
+# step 35 (those of a created one but start then need a new container). The profile's number of runs is kept, so
+# the default profile takes about 250 steps (an estimated ~45 s on a real daemon, restarts with t=1 the most)
+TOUR_STEPS = 40
 
 
 @dataclass
@@ -70,12 +129,36 @@ def lifecycle_machine(api, containers: ContainerFactory):
         def __init__(self) -> None:
             super().__init__()
             self.models: list[Model] = []
+            # the tour's bookkeeping, per run (so a replay takes the same steps): the (action, state) pairs taken,
+            # whether the tour rule has run, tour steps in a row, random steps since the last tour step
+            self.taken: set[tuple[str, str]] = set()
+            self.touring = False
+            self.in_tour_step = False
+            self.tour_run = 0
+            self.free_run = 0
+
+        def _stepped(self) -> None:
+            if not self.in_tour_step:
+                self.tour_run = 0
+                self.free_run += 1
+
+        def _not_taken(self, action: str, m: Model) -> bool:
+            """A step the model does not take from the container's state (NOT_TAKEN): nothing is sent, but it is
+            a step of the run."""
+            if (action, m.state) in NOT_TAKEN:
+                self._stepped()
+                return True
+            return False
 
         def _answer(self, m: Model, action: str, endpoint_id: str, reply: Reply, what: str,
-                    params: dict | None = None) -> bool:
-            """Check the step against the rule book; True when it succeeded (so the model moves on)."""
+                    params: dict | None = None, taken: str | None = None) -> bool:
+            """Check the step against the rule book; True when it succeeded (so the model moves on). `taken` is the
+            tour's name of the step when it is not `action` ("" for none)."""
             ep = RULEBOOK[endpoint_id]
             m.steps.append(reply.record)
+            self._stepped()
+            if taken != "":
+                self.taken.add((taken or action, m.state))
             if m.state == "removed":
                 outcome = ep.outcome(Cause.UNKNOWN_CONTAINER)
             else:
@@ -96,14 +179,87 @@ def lifecycle_machine(api, containers: ContainerFactory):
         def _move(self, m: Model, action: str) -> None:
             m.state = LEADS.get(action, {}).get(m.state, m.state)
 
-        @rule(target=handles)
-        def create(self) -> Model:
+        def _new(self) -> Model:
             start = len(api.log.records)
             m = Model(containers.create(RUNNING_CMD))
             m.steps += [r for r in api.log.records[start:] if r.endpoint == "containers.create"]  # step one
             self.models.append(m)
+            self._stepped()
             return m
 
+        def _free(self) -> bool:
+            """The random rules' turn: the first WARMUP steps, then one after FREE_EVERY tour steps in a row, and
+            all once the tour is over. A run whose rules hypothesis's swarm testing drew without the tour has no
+            step left after WARMUP: hypothesis drops it (an invalid example) and draws another."""
+            if not self._plan():
+                return True
+            return self.tour_run >= FREE_EVERY if self.touring else self.free_run < WARMUP
+
+        @precondition(lambda self: self._free())
+        @rule(target=handles)
+        def create(self) -> Model:
+            return self._new()
+
+        def _plan(self) -> list[tuple[int | None, str]]:
+            """The tour's next steps to choose from, as (container index, action): a transition not taken yet from a
+            container's state (the lowest rank first), else the first step toward the nearest state that has one
+            ((None, "create") for a new container); [] when the tour is over."""
+            todo = [t for t in TOUR if t not in self.taken]
+            if not todo:
+                return []
+            rank = min(RANK[t] for t in todo)
+            todo = [t for t in todo if RANK[t] == rank]
+            here = [(i, a) for i, m in enumerate(self.models) for a, s in todo if s == m.state]
+            if here:
+                return here
+            wanted = {s for _, s in todo}
+            # breadth first from every live container's state at once, and from a new container (one step away,
+            # in "created"): the first steps of the shortest ways to a wanted state
+            frontier = [(i, m.state, "") for i, m in enumerate(self.models) if m.state != "removed"]
+            seen = {s for _, s, _ in frontier}
+            new: list[tuple[int | None, str, str]] = [] if "created" in seen else [(None, "created", "create")]
+            while frontier or new:
+                frontier = [(i, to, first or a) for i, s, first in frontier for a, at, to in MOVES
+                            if at == s and to not in seen] + new
+                new = []
+                seen |= {to for _, to, _ in frontier}
+                found = list(dict.fromkeys((i, first) for i, s, first in frontier if s in wanted))
+                if found:
+                    return found
+            return []
+
+        # Hypothesis orders the rules by target, number of arguments and name: the tour comes last, so a failure
+        # shrinks to the random rules' steps where they show it (create, then the one step, in the oracle mode).
+        @precondition(lambda self: bool(self._plan()))
+        @rule(target=handles, data=st.data())
+        def advance(self, data):
+            """One step of the tour (the draws name it), through the same rule code as the random steps."""
+            plan = self._plan()
+            names = [f"{a} of container {i} ({self.models[i].state})" if i is not None else "create a container"
+                     for i, a in plan]
+            i, action = plan[names.index(data.draw(st.sampled_from(names), label="step"))]
+            self.touring, self.in_tour_step = True, True
+            self.free_run = 0
+            try:
+                if i is None:
+                    return multiple(self._new())
+                m = self.models[i]
+                if action in ("stop", "restart"):
+                    getattr(self, action)(m, data.draw(st.integers(0, 1), label="t"))
+                elif action == "kill":
+                    self.kill(m, data.draw(st.sampled_from(KILLING), label="signal"))
+                elif action in ("top", "logs", "changes", "export", "json"):
+                    self.look(m, action)
+                elif action in ("rm", "rm -f"):
+                    self.remove(m, action == "rm -f", data.draw(st.booleans(), label="volumes"))
+                else:
+                    getattr(self, action)(m)
+                return multiple()
+            finally:
+                self.in_tour_step = False
+                self.tour_run += 1
+
+        @precondition(lambda self: self._free())
         @rule(m=handles)
         def start(self, m: Model) -> None:
             r = self._post(m, "start", json_body=HOST_CONFIG if m.state == "created" else None)
@@ -111,62 +267,71 @@ def lifecycle_machine(api, containers: ContainerFactory):
                 self._move(m, "start")
 
         # t is always sent: without it 1.2.0 stops at once and 20.10 waits 10 s (test_stop_without_t_is_immediate)
+        @precondition(lambda self: self._free())
         @rule(m=handles, t=st.integers(0, 1))
         def stop(self, m: Model, t: int | None) -> None:
-            if ("stop", m.state) in NOT_TAKEN:
+            if self._not_taken("stop", m):
                 return
             r = self._post(m, "stop", {"t": t})
             if self._answer(m, "stop", "containers.stop", r, f" (t={t})"):
                 self._move(m, "stop")
 
+        @precondition(lambda self: self._free())
         @rule(m=handles, t=st.integers(0, 1))
         def restart(self, m: Model, t: int | None) -> None:
-            if ("restart", m.state) in NOT_TAKEN:
+            if self._not_taken("restart", m):
                 return
             r = self._post(m, "restart", {"t": t})
             if self._answer(m, "restart", "containers.restart", r, f" (t={t})"):
                 self._move(m, "restart")
 
+        @precondition(lambda self: self._free())
         @rule(m=handles, signal=st.none() | st.sampled_from(SIGNALS))
         def kill(self, m: Model, signal: str | None) -> None:
-            if ("kill", m.state) in NOT_TAKEN:
+            if self._not_taken("kill", m):
                 return
             r = self._post(m, "kill", None if signal is None else {"signal": signal})
             was = m.state
-            if self._answer(m, "kill", "containers.kill", r, f" (signal={signal})") and was in ("running", "paused"):
-                if signal in (None, "KILL", "SIGKILL", "9"):
+            if self._answer(m, "kill", "containers.kill", r, f" (signal={signal})",
+                            taken="" if signal not in KILLING else None) and was in ("running", "paused"):
+                if signal in KILLING:
                     _until_stopped(api, m.id)
                     self._move(m, "kill")
                 # else: an ignored signal, the container keeps running (or stays paused)
 
+        @precondition(lambda self: self._free())
         @rule(m=handles)
         def pause(self, m: Model) -> None:
             if self._answer(m, "pause", "containers.pause", self._post(m, "pause"), ""):
                 self._move(m, "pause")
 
+        @precondition(lambda self: self._free())
         @rule(m=handles)
         def unpause(self, m: Model) -> None:
             if self._answer(m, "unpause", "containers.unpause", self._post(m, "unpause"), ""):
                 self._move(m, "unpause")
 
+        @precondition(lambda self: self._free())
         @rule(m=handles)
         def wait(self, m: Model) -> None:
-            if ("wait", m.state) in NOT_TAKEN:
+            if self._not_taken("wait", m):
                 return
             r = self._post(m, "wait")
             if self._answer(m, "wait", "containers.wait", r, "") and not isinstance(r.json().get("StatusCode"), int):
                 fail(api, r, LIFECYCLE_RULE, "wait answers the exit code", '{"StatusCode": <int>}', "doc Wait",
                      m.steps)
 
+        @precondition(lambda self: self._free())
         @rule(m=handles, read=st.sampled_from(["top", "logs", "changes", "export", "json"]))
         def look(self, m: Model, read: str) -> None:
             params = {"stdout": 1, "stderr": 1} if read == "logs" else None
             endpoint_id = {"json": "containers.inspect"}.get(read, f"containers.{read}")
             self._answer(m, read, endpoint_id, api.get(f"/containers/{m.id}/{read}", params), "")
 
+        @precondition(lambda self: self._free())
         @rule(m=handles)
         def attach(self, m: Model) -> None:
-            if ("attach", m.state) in NOT_TAKEN:
+            if self._not_taken("attach", m):
                 return
             with api.attach(m.id, {"logs": 1, "stream": 0, "stdout": 1, "stderr": 1}) as session:
                 if session.hijacked:
@@ -174,11 +339,13 @@ def lifecycle_machine(api, containers: ContainerFactory):
             reply = Reply(session.status, httpx.Headers(session.headers), bytes(session.output), session._rec.record)
             self._answer(m, "attach", "containers.attach", reply, "")
 
+        @precondition(lambda self: self._free())
         @rule(m=handles, force=st.booleans(), volumes=st.booleans())
         def remove(self, m: Model, force: bool, volumes: bool) -> None:
             params = {"v": 1 if volumes else 0, "force": 1 if force else 0}
             r = api.delete(f"/containers/{m.id}", params)
-            if self._answer(m, "rm", "containers.delete", r, f" (v={params['v']}, force={params['force']})", params):
+            if self._answer(m, "rm", "containers.delete", r, f" (v={params['v']}, force={params['force']})", params,
+                            taken="rm -f" if force else "rm"):
                 m.state = "removed"
 
         @invariant()
@@ -221,7 +388,9 @@ def lifecycle_machine(api, containers: ContainerFactory):
                        "containers.delete", "containers.inspect", "containers.list", "containers.top",
                        "containers.logs", "containers.changes", "containers.export", "containers.attach")
 def test_container_lifecycle(api, containers):
-    run_state_machine_as_test(lifecycle_machine(api, containers), settings=settings())
+    profile = settings()  # the loaded profile, with enough steps for the tour
+    steps = max(profile.stateful_step_count, TOUR_STEPS)
+    run_state_machine_as_test(lifecycle_machine(api, containers), settings=settings(profile, stateful_step_count=steps))
 
 
 @pytest.mark.endpoints("containers.stop", "containers.restart")

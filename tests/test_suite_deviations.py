@@ -89,3 +89,36 @@ def test_deviation_fails_its_rule_only(tmp_path, deviation):
     failed = [t for t in report["tests"] if t["outcome"] in ("failed", "error")]
     assert failed and code != 0
     assert rules[deviation.rule]["evidence"], "a failing rule carries the exchange that showed it"
+
+
+# Point 4: the lifecycle state machine alone finds every lifecycle deviation, not only the one-step tests
+LIFECYCLE = [d for d in DEVIATIONS if SELECTION[d.name] == "test_transition"]
+STATE_MACHINE = "test_lifecycle.py::test_container_lifecycle"
+
+
+def test_lifecycle_deviations_are_listed():
+    """Every deviation of the lifecycle rule is among them (a new one is one the state machine must find), and
+    the wrong answers to a transition are too."""
+    names = {d.name for d in LIFECYCLE}
+    assert {d.name for d in DEVIATIONS if d.rule == "v114.lifecycle.state"} <= names
+    assert {d.rule for d in LIFECYCLE} > {"v114.lifecycle.state"}
+
+
+@pytest.mark.parametrize("deviation", [pytest.param(d, id=d.name) for d in LIFECYCLE])
+def test_state_machine_finds_lifecycle_deviation(tmp_path, deviation):
+    code, report, output = run_suite(tmp_path, "--v114-reference-deviate", deviation.name,
+                                     "-k", "test_container_lifecycle")
+    assert report, output
+    assert [(t["nodeid"], t["outcome"]) for t in report["tests"]] == [(STATE_MACHINE, "failed")], output
+    failed_rules = set(report["summary"]["failed_rules"])
+    assert deviation.rule in failed_rules, output
+    assert failed_rules - {deviation.rule} <= OUTCOME_RULES, output
+    assert code != 0
+    assert report["rules"][deviation.rule]["evidence"], "a failing rule carries the exchange that showed it"
+
+
+def test_state_machine_passes_without_deviation(tmp_path):
+    code, report, output = run_suite(tmp_path, "-k", "test_container_lifecycle")
+    assert report, output
+    assert [(t["nodeid"], t["outcome"]) for t in report["tests"]] == [(STATE_MACHINE, "passed")], output
+    assert report["summary"]["failed_rules"] == [] and code == 0, output
