@@ -17,8 +17,10 @@ Trees: --base in a git worktree (/tmp/bench-base), HEAD in another (/tmp/bench-h
 is fed (request and response bodies, hijacked bytes, websocket payloads). Writes reports/bench-check.md.
 Not run in CI: it takes minutes and its figures depend on the machine.
 
-Seconds on a shared machine move with whatever else runs (one earlier run read 0.81x where a quiet one read
-1.26x for the same trees), so the report also gives instruction counts, which do not: each tree runs under
+Seconds on these machines move with whatever else runs and even between two processes of one tree: the
+frame decoder, fed the same 60,000 frames, took 5.1 ms in some processes and 9.7 ms in others, for the same
+file, the machine otherwise idle (one run of this bench read 0.81x where another read 1.26x for the same
+trees). Hence many interleaved rounds, and instruction counts, which do not move: each tree runs under
 `valgrind --tool=callgrind` on a smaller copy of the capture (--instr-copies, default 4), once only loading
 it and once loading and checking it; the difference is the checker's instructions. The same tree, input and
 PYTHONHASHSEED give the same count whatever else the machine is doing. --no-instructions skips this.
