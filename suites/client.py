@@ -145,7 +145,9 @@ class _Recording:
         self._add(self.check.hijack_client(data))
 
     def finish(self, complete: bool = True, note: str = "") -> None:
-        if self.check.hijacked:
+        if self.check.status is None:  # no answer came (a transport error before the head): cut, not ended
+            self._add(self.check.close())
+        elif self.check.hijacked:
             self._add(self.check.hijack_end())
         else:
             self._add(self.check.response_end(complete))
