@@ -405,8 +405,13 @@ def send(api: DaemonClient, req: GeneratedRequest, built: Built) -> Reply | None
         ws = api.attach_ws(built.path.split("/")[2], built.params, version=req.prefix)
         ws.read_all(timeout=0.5)
         return Reply(ws.status or 0, httpx.Headers([]), b"".join(p for _, p in ws.messages), ws._rec.record)
-    streams = bool({r.kind for r in ep.responses} & STREAM_KINDS) or ep.hijacked or ep.websocket
-    timeout = httpx.Timeout(30, read=0.3) if streams else None
+    # Streams that may never end (events, logs with follow) are read briefly; JSON-message streams (build,
+    # pull, push, import) end by themselves and are read to their end, so what they say does not depend on
+    # how fast a loaded daemon writes its last messages.
+    kinds = {r.kind for r in ep.responses}
+    streams = bool(kinds & (STREAM_KINDS - {BodyKind.JSON_MESSAGES})) or ep.hijacked or ep.websocket
+    timeout = httpx.Timeout(30, read=0.3) if streams else httpx.Timeout(30, read=60) if kinds & STREAM_KINDS \
+        else None
     try:
         with api.stream(built.method, built.path, built.params, json_body=built.json_body, body=built.body,
                         headers=built.headers, version=req.prefix, timeout=timeout) as s:
