@@ -54,7 +54,6 @@ class ReferenceOracle:
 
     def __init__(self) -> None:
         from conformance.daemon import DaemonThread
-
         from conformance.daemonurl import parse_daemon_url
 
         self._thread = DaemonThread(())
