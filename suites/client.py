@@ -482,34 +482,15 @@ class AttachSession:
 
     def read_to_end(self, timeout: float = 20.0) -> bytes:
         """Read until the daemon closes the connection (or `timeout` passes)."""
-        deadline = time.monotonic() + timeout
-        complete = True
+        ended = "closed"  # a connection reset ends the stream too
         try:
-            while time.monotonic() < deadline:
-                self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-                try:
-                    chunk = self.sock.recv(65536)
-                except TimeoutError:
-                    complete = False
-                    break
-                if not chunk:
-                    break
-                self._take(chunk)
+            ended = read_socket(self.sock, self._take, timeout)
         finally:
-            self.finish(complete)
+            self.finish(ended != "timeout")
         return bytes(self.output)
 
     def read_until(self, predicate: Callable[[bytes], bool], timeout: float = 10.0) -> bytes:
-        deadline = time.monotonic() + timeout
-        while not predicate(bytes(self.output)) and time.monotonic() < deadline:
-            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                chunk = self.sock.recv(65536)
-            except TimeoutError:
-                break
-            if not chunk:
-                break
-            self._take(chunk)
+        read_socket(self.sock, self._take, timeout, until=lambda: predicate(bytes(self.output)))
         return bytes(self.output)
 
     def finish(self, complete: bool = True) -> None:
@@ -543,6 +524,27 @@ class AttachSession:
 
     def __exit__(self, *exc) -> None:
         self.finish(True)
+
+
+def read_socket(sock: socket.socket, take: Callable[[bytes], None], timeout: float,
+                until: Callable[[], bool] | None = None) -> str:
+    """Read `sock` chunk by chunk into `take` until the peer closes ("closed"), `timeout` seconds pass
+    ("timeout") or `until()` holds ("until"). The attach sessions of the suite and of the oracle's
+    mirror read their streams through this one loop."""
+    deadline = time.monotonic() + timeout
+    while until is None or not until():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        sock.settimeout(max(0.05, left))
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            return "timeout"
+        if not chunk:
+            return "closed"
+        take(chunk)
+    return "until"
 
 
 def websocket_session(sock: socket.socket, target: str, timeout: float = 10.0) -> Iterator[tuple]:

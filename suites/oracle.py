@@ -135,11 +135,12 @@ class ReferenceOracle:
         """A hijacked attach the target took: the same request, stdin and half-close to the reference, its
         stream read to the end (or, where the target's was still open, briefly), and the two compared."""
         import socket
-        import time
 
         import h11
 
         from conformance.http import ResponseReader
+
+        from .client import read_socket
 
         with self._lock:
             path = self._translate(target)
@@ -164,18 +165,8 @@ class ReferenceOracle:
                     if closed_stdin:
                         sock.shutdown(socket.SHUT_WR)
                     # the target's stream ended: read this one to its end; else only as long as a stream
-                    deadline = time.monotonic() + (10.0 if got.response_complete else READ_TIMEOUT * 3)
-                    ref.response_complete = False
-                    while time.monotonic() < deadline:
-                        sock.settimeout(max(0.05, deadline - time.monotonic()))
-                        try:
-                            chunk = sock.recv(65536)
-                        except TimeoutError:
-                            break
-                        if not chunk:
-                            ref.response_complete = True
-                            break
-                        out += chunk
+                    ended = read_socket(sock, out.extend, 10.0 if got.response_complete else READ_TIMEOUT * 3)
+                    ref.response_complete = ended == "closed"
                     if not got.response_complete:
                         ref.response_complete, ref.error = False, "cut: read briefly"
                         out = out[:len(b"".join(d for c, d in got.hijack or () if not c))]
