@@ -8,11 +8,18 @@ another type, is a warning. `judge_schema` returns `Hit`s; `JSONBodyCheck` makes
 
 from __future__ import annotations
 
+import hashlib
 import json
+import marshal
+import os
+import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from ..spec import schemas as _schemas
@@ -25,6 +32,106 @@ _MAX_LISTED = 6
 def validator(name: str) -> Draft202012Validator | None:
     schema = _schemas.RESPONSE_SCHEMAS.get(name)
     return Draft202012Validator(schema) if schema is not None else None
+
+
+# Keywords whose meaning is the same in Draft 7 and Draft 2020-12 (annotations included): a schema made
+# only of these may be compiled by fastjsonschema, which knows drafts up to 7.
+_SAME_IN_DRAFT7 = frozenset({"$schema", "title", "description", "type", "properties", "required", "items",
+                             "additionalProperties", "enum", "anyOf", "minItems", "maxItems"})
+
+
+def _draft7_keywords(schema: object) -> bool:
+    if isinstance(schema, list):
+        return all(_draft7_keywords(s) for s in schema)
+    if not isinstance(schema, Mapping):
+        return True
+    for k, v in schema.items():
+        if k.startswith("x-"):  # our markers: ignored by both validators
+            continue
+        if k not in _SAME_IN_DRAFT7:
+            return False
+        if k == "items" and not isinstance(v, Mapping):  # an array of schemas means a tuple in Draft 7
+            return False
+        if k == "properties":
+            if not all(_draft7_keywords(s) for s in v.values()):
+                return False
+        elif k in ("items", "additionalProperties", "anyOf") and not _draft7_keywords(v):
+            return False
+    return True
+
+
+_FAST_OPTIONS = {"use_default": False, "use_formats": False, "detailed_exceptions": False}
+
+
+def cache_dir() -> Path:
+    """Where compiled fast tests are kept between runs: $CONFORMANCE_CACHE_DIR, else
+    $XDG_CACHE_HOME/conformance (~/.cache/conformance)."""
+    if os.environ.get("CONFORMANCE_CACHE_DIR"):
+        return Path(os.environ["CONFORMANCE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "conformance"
+
+
+def _private(path: Path) -> bool:
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _compiled(name: str, schema: Mapping):
+    """fastjsonschema's validator for `schema`. Turning a schema into Python costs about what jsonschema
+    spends on 30 to 70 of its bodies, mostly in Python's own compile(); so the compiled code is kept in
+    `cache_dir()` (marshalled, as a .pyc holds it), under a hash of the schema, the options,
+    fastjsonschema's version and the interpreter's cache tag, and later runs load it from there. Where the
+    cache cannot be written, or its directory or file could be written by another user, the schema is
+    compiled in memory."""
+    definition = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+    key = hashlib.sha256(json.dumps([definition, _FAST_OPTIONS, fastjsonschema.VERSION,
+                                     sys.implementation.cache_tag], sort_keys=True).encode()).hexdigest()[:20]
+    path = cache_dir() / "schemas" / f"{re.sub(r'[^A-Za-z0-9]', '_', name)}_{key}.marshal"
+    code = None
+    try:
+        if path.exists():
+            if not (_private(path.parent) and _private(path)):  # code others could have written is not run
+                raise PermissionError(path)
+            try:
+                code = marshal.loads(path.read_bytes())
+            except (ValueError, EOFError, TypeError):  # a damaged file: made afresh below
+                code = None
+        if code is None:
+            source = fastjsonschema.compile_to_code(definition, **_FAST_OPTIONS)
+            code = compile(source, f"<fast test of {name}>", "exec")
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(code))
+            os.replace(tmp, path)  # whole or not at all, whichever process gets there first
+    except OSError:  # a read-only or shared cache: compiled here, not kept
+        if code is None:
+            return fastjsonschema.compile(definition, **_FAST_OPTIONS)
+    space: dict = {}
+    exec(code, space)  # noqa: S102 - fastjsonschema's generated validator, from our own schema
+    return space["validate"]
+
+
+@cache
+def conforms(name: str):
+    """A fast yes/no test of a body against response schema `name` (fastjsonschema's generated code), or
+    None where the schema uses a keyword outside what Draft 7 means the same way.
+
+    Where a body conforms this answer is the whole verdict; jsonschema, which lists every error with the
+    schema path `grade` reads its grade from, runs only for the bodies that do not.
+    `tests/test_jsonbody_fast.py` holds the two to the same answer."""
+    schema = _schemas.RESPONSE_SCHEMAS.get(name)
+    if schema is None or not _draft7_keywords(schema):
+        return None
+    compiled = _compiled(name, schema)
+
+    def test(value: object) -> bool:
+        try:
+            compiled(value)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
+    return test
 
 
 @cache
@@ -84,6 +191,9 @@ def grade(name: str, value: object) -> SchemaVerdict:
     v = validator(name)
     verdict = SchemaVerdict()
     if v is None:
+        return verdict
+    fast = conforms(name)
+    if fast is not None and fast(value):
         return verdict
     root = v.schema
     seen_required: set[tuple] = set()
