@@ -698,3 +698,43 @@ def test_any_list_of_warning_strings_or_null_is_valid(warnings):
                      st.lists(st.integers(), min_size=1, max_size=3)))
 def test_non_list_warnings_are_invalid(bad):
     assert not _valid("ContainerCreated", {"Id": CID, "Warnings": bad})
+
+
+def _match_by_scanning(book, method, target):
+    """The route match as one scan over every template in order (what the segment index must give)."""
+    from urllib.parse import unquote
+
+    version, path = book.split_version(unquote(target.split("?", 1)[0]))
+    method, known = method.upper(), False
+    for ep in book._ordered:
+        m = ep.regex.match(path)
+        if m and (ep.method == method or ep.method == "*"):
+            return ep.id, m.groupdict(), True
+        if m and ep.method != "OPTIONS":
+            known = True
+    later = next((lr.path for lr in book.later if (lr.method in ("*", method)) and lr.regex.match(path)), None)
+    return None, later, known
+
+
+def test_route_index_matches_as_a_full_scan_would():
+    import random
+
+    from conformance.spec import RULEBOOK
+
+    rnd = random.Random(7)
+    pieces = ["json", "x", "a/b", "busybox", "{id}", "", "..", "containers", "images", "%2F", "exec", "Q"]
+    targets = {"/", "", "x", "/{path}", "//containers/json", "/v1.14", "/v1.14/", "/v9.99/_ping"}
+    for ep in [*RULEBOOK.endpoints, *RULEBOOK.later]:
+        for _ in range(6):
+            filled = re.sub(r"\{[a-z_]+\}", lambda _m: rnd.choice(pieces) or "v", ep.path)
+            targets |= {filled, "/v1.14" + filled, filled + "/", filled.upper(), filled + "?a=1"}
+    for _ in range(300):
+        targets.add("/" + "/".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 4))))
+    methods = ["GET", "POST", "DELETE", "OPTIONS", "PUT", "HEAD"]
+    for target in sorted(targets):
+        for method in methods:
+            m = RULEBOOK.match(method, target)
+            got = (m.endpoint.id if m.endpoint else None, m.variables if m.endpoint else
+                   (m.later.path if m.later else None), m.path_known)
+            assert got == _match_by_scanning(RULEBOOK, method, target), (method, target)
+    assert len(targets) > 1000

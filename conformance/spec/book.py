@@ -51,6 +51,14 @@ class RouteMatch:
         return self.version is not None and compare_versions(self.version, API_VERSION) > 0
 
 
+def _first_segment(template: str) -> str | None:
+    """A template's first path segment, or None where it is not plain literal text."""
+    if not template.startswith("/"):
+        return None
+    seg = template.split("/", 2)[1]
+    return seg if seg and "{" not in seg else None
+
+
 class RuleBook:
     """The v1.14 endpoint table with lookup by method and path."""
 
@@ -63,6 +71,19 @@ class RuleBook:
         self._by_id = {e.id: e for e in endpoints}
         # Literal-heavy templates first, so /containers/json beats /containers/{id}/json style overlaps.
         self._ordered = sorted(endpoints, key=lambda e: -len(re.sub(r"\{[a-z_]+\}", "", e.path)))
+        # The same order, split by a template's first path segment where it is literal: a path is tried
+        # only against its segment's templates and those that start with a variable (which join every
+        # list, in their place), so a match is the one the whole list would give.
+        self._by_segment: dict[str, list[Endpoint]] = {}
+        self._any_segment: list[Endpoint] = []
+        for ep in self._ordered:
+            seg = _first_segment(ep.path)
+            if seg is None:
+                self._any_segment.append(ep)
+                for bucket in self._by_segment.values():
+                    bucket.append(ep)
+            else:
+                self._by_segment.setdefault(seg, list(self._any_segment)).append(ep)
 
     def __getitem__(self, endpoint_id: str) -> Endpoint:
         return self._by_id[endpoint_id]
@@ -103,7 +124,8 @@ class RuleBook:
         version, path = self.split_version(unquote(raw_path))
         method = method.upper()
         path_known = False
-        for ep in self._ordered:
+        seg = path.split("/", 2)[1] if path.startswith("/") else None
+        for ep in self._by_segment.get(seg, self._any_segment) if seg is not None else self._any_segment:
             m = ep.regex.match(path)
             if not m:
                 continue
