@@ -24,6 +24,10 @@ trees). Hence many interleaved rounds, and instruction counts, which do not move
 `valgrind --tool=callgrind` on a smaller copy of the capture (--instr-copies, default 4), once only loading
 it and once loading and checking it; the difference is the checker's instructions. The same tree, input and
 PYTHONHASHSEED give the same count whatever else the machine is doing. --no-instructions skips this.
+
+The checker keeps the compiled fast tests of its JSON schemas in a cache (conformance/streams/jsonbody.py);
+each tree gets a cache of its own, filled by one first CLI run that is reported apart, and the instruction
+counts are taken both with that cache and with an empty one.
 """
 
 from __future__ import annotations
@@ -159,8 +163,17 @@ def worktree(rev: str, where: str) -> str:
     return sha
 
 
-def run_cli(tree: str, capture: str) -> float:
-    env = {**os.environ, "PYTHONPATH": tree}
+CACHE = Path(tempfile.mkdtemp(prefix="bench-check-cache-"))
+
+
+def tree_env(tree: str, cache: Path | None = None) -> dict:
+    """The environment a tree runs in: its own cache of compiled schema tests (see jsonbody.cache_dir),
+    or `cache` (an empty one, for a first run)."""
+    return {**os.environ, "PYTHONPATH": tree, "CONFORMANCE_CACHE_DIR": str(cache or CACHE / Path(tree).name)}
+
+
+def run_cli(tree: str, capture: str, cache: Path | None = None) -> float:
+    env = tree_env(tree, cache)
     t0 = time.perf_counter()
     p = subprocess.run([PY, "-m", "conformance", "check", capture, "--format", "json"], cwd=tree, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -171,7 +184,8 @@ def run_cli(tree: str, capture: str) -> float:
 
 
 def run_phases(tree: str, capture: str) -> dict:
-    p = subprocess.run([PY, "-c", PHASES, tree, capture], cwd=tree, capture_output=True, text=True)
+    p = subprocess.run([PY, "-c", PHASES, tree, capture], cwd=tree, env=tree_env(tree), capture_output=True,
+                       text=True)
     if p.returncode != 0:
         raise RuntimeError(f"phases in {tree} failed: {p.stderr[-800:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -187,9 +201,9 @@ if sys.argv[3] == "check":
 """
 
 
-def run_instructions(tree: str, capture: str, mode: str) -> int:
+def run_instructions(tree: str, capture: str, mode: str, cache: Path | None = None) -> int:
     """Instructions (callgrind's count) of one run of INSTR in `mode` ("load" or "check")."""
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**tree_env(tree, cache), "PYTHONHASHSEED": "0"}
     p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", PY, "-c", INSTR, tree,
                         capture, mode], cwd=tree, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -243,6 +257,9 @@ def main() -> int:
     cli: dict[str, list[float]] = {k: [] for k in trees}
     phases: dict[str, list[dict]] = {k: [] for k in trees}
     names = list(trees)
+    # a first run on a machine: the compiled schema tests are not kept yet; it also fills each tree's
+    # cache for the rounds
+    first_cli = {name: run_cli(trees[name][0], str(capture)) for name in names}
     for r in range(args.rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:  # each tree goes first in turn
             tree = trees[name][0]
@@ -261,9 +278,13 @@ def main() -> int:
             tree = trees[name][0]
             load = run_instructions(tree, str(small), "load")
             both = run_instructions(tree, str(small), "check")
-            instr[name] = {"load": load, "check": both - load}
+            empty = Path(tempfile.mkdtemp(prefix="bench-check-empty-"))
+            cold = run_instructions(tree, str(small), "check", cache=empty)
+            shutil.rmtree(empty, ignore_errors=True)
+            instr[name] = {"load": load, "check": both - load, "cold": cold - load}
             print(f"instructions: {name} checker {instr[name]['check'] / 1e6:.0f} M", file=sys.stderr)
-    write_report(args, note, trees, capture, file_mb, session_n, cli, phases, instr)
+    write_report(args, note, trees, capture, file_mb, session_n, cli, phases, instr, first_cli)
+    shutil.rmtree(CACHE, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
@@ -271,7 +292,7 @@ def main() -> int:
     return 0
 
 
-def write_report(args, note, trees, capture, file_mb, session_n, cli, phases, instr) -> None:
+def write_report(args, note, trees, capture, file_mb, session_n, cli, phases, instr, first_cli) -> None:
     first = phases["base"][0]
     n, mb = first["exchanges"], first["bytes"] / 1e6
     med = {k: {"cli": statistics.median(cli[k]), "load": statistics.median(p["load"] for p in phases[k]),
@@ -331,15 +352,21 @@ def write_report(args, note, trees, capture, file_mb, session_n, cli, phases, in
             f"Instructions (callgrind, PYTHONHASHSEED=0; {counted}): "
             "independent of the machine's load; a ratio above 1 is fewer instructions than base.",
             "",
-            "| tree | load (M instructions) | checker (M instructions) | checker vs base |",
-            "|---|---|---|---|",
+            "| tree | load (M instructions) | checker (M instructions) | checker vs base "
+            "| checker, empty schema cache (M) | vs base |",
+            "|---|---|---|---|---|---|",
         ]
         for k, v in instr.items():
             lines.append(f"| {k} | {v['load'] / 1e6:.0f} | {v['check'] / 1e6:.0f} | "
-                         f"{instr['base']['check'] / v['check']:.2f}x |")
+                         f"{instr['base']['check'] / v['check']:.2f}x | {v['cold'] / 1e6:.0f} | "
+                         f"{instr['base']['cold'] / v['cold']:.2f}x |")
     lines += [
         "",
         f"Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}.",
+        "",
+        "First run of each tree, its schema cache empty (CLI, s; one run each, so noisy): " + ", ".join(
+            f"{k} {first_cli[k]:.2f}" for k in trees) + ". The rounds and the first instruction column run "
+        "with the cache that run filled, as every later run on a machine does.",
         "",
         "All rounds (s): " + "; ".join(
             f"{k}: CLI " + ", ".join(f"{x:.2f}" for x in cli[k]) + " / checker "
