@@ -151,11 +151,15 @@ def test_suite_against_dockerd(dockerd_report):
     failed = set(report["summary"]["failed_rules"])
     assert DOCKERD_DEVIATIONS <= failed, sorted(DOCKERD_DEVIATIONS - failed)
     # what dockerd gets right for v1.14 clients: attach in both styles, logs frames, plain-text errors
-    outcomes = _outcomes(report)
+    tests = {t["nodeid"]: t for t in report["tests"]}
     for test in ("test_streams.py::test_attach_stdin_echoed_by_cat[plain-200]",
                  "test_streams.py::test_attach_stdin_echoed_by_cat[upgrade-101]",
                  "test_streams.py::test_logs_tail_and_timestamps"):
-        assert outcomes.get(test) == "passed", (test, outcomes.get(test))
+        t = tests.get(test, {})
+        # the one failure allowed: 20.10's fixed 9-digit stamps, which the checker sees whenever one
+        # of the three lines' stamps ends in 0 (about one run in four); tail and frames must be right
+        known = set(t.get("failed_rules", ())) == {"v114.body.log-timestamp"} and test.endswith("timestamps")
+        assert t.get("outcome") == "passed" or known, (test, t.get("outcome"), t.get("failed_rules"))
     _agrees_with_sample(report, "dockerd")
 
 
