@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import marshal
 
+import fastjsonschema
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -193,8 +194,8 @@ def test_the_generated_test_is_kept_and_reused(fresh_cache, monkeypatch):
     def no_generation(*a, **k):
         raise AssertionError("generated again")
 
-    monkeypatch.setattr(jsonbody.fastjsonschema, "compile_to_code", no_generation)
-    monkeypatch.setattr(jsonbody.fastjsonschema, "compile", no_generation)
+    monkeypatch.setattr(fastjsonschema, "compile_to_code", no_generation)
+    monkeypatch.setattr(fastjsonschema, "compile", no_generation)
     test = jsonbody.conforms("Version")
     assert test(VERSION_BODY) and not test({**VERSION_BODY, "Os": 1})
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from ..spec import schemas as _schemas
@@ -83,6 +82,8 @@ def _compiled(name: str, schema: Mapping):
     fastjsonschema's version and the interpreter's cache tag, and later runs load it from there. Where the
     cache cannot be written, or its directory or file could be written by another user, the schema is
     compiled in memory."""
+    import fastjsonschema  # here, not at the top: most commands never grade a body (18 ms of start-up)
+
     definition = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
     key = hashlib.sha256(json.dumps([definition, _FAST_OPTIONS, fastjsonschema.VERSION,
                                      sys.implementation.cache_tag], sort_keys=True).encode()).hexdigest()[:20]
@@ -123,11 +124,12 @@ def conforms(name: str):
     if schema is None or not _draft7_keywords(schema):
         return None
     compiled = _compiled(name, schema)
+    from fastjsonschema import JsonSchemaValueException  # loaded by _compiled already
 
     def test(value: object) -> bool:
         try:
             compiled(value)
-        except fastjsonschema.JsonSchemaValueException:
+        except JsonSchemaValueException:
             return False
         return True
 
