@@ -125,7 +125,7 @@ class RuleBook:
         method = method.upper()
         path_known = False
         seg = path.split("/", 2)[1] if path.startswith("/") else None
-        for ep in self._by_segment.get(seg, self._any_segment) if seg is not None else self._any_segment:
+        for ep in self._by_segment.get(seg, self._any_segment):
             m = ep.regex.match(path)
             if not m:
                 continue
